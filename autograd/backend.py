@@ -1,0 +1,103 @@
+"""The two backends a derivative rule is evaluated with.
+
+``numpy_backend`` works on ndarrays and records nothing: the ordinary backward pass.
+``tensor_backend`` works on Tensors through the registered ops, so a backward pass run
+with ``create_graph=True`` is itself a graph that can be differentiated again. Both
+expose the same names; the shared helpers below are written once against either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import kernels
+
+
+class Backend:
+    """Helpers built from each backend's primitives (``sum``, ``reshape``, ``broadcast_to``)."""
+
+    def unbroadcast(self, g: Any, shape: tuple[int, ...]) -> Any:
+        """Sum ``g`` over the axes broadcasting added or stretched, giving ``shape``.
+
+        The one place where broadcasting is undone, for every binary op.
+        """
+        gshape = g.shape
+        if gshape == shape:
+            return g
+        lead = len(gshape) - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1
+        )
+        if axes:
+            g = self.sum(g, axes, True)
+        return self.reshape(g, shape)
+
+    def expand_reduced(self, g: Any, shape: tuple[int, ...], axis: Any,
+                       keepdims: bool) -> Any:
+        """Broadcast the gradient of a reduction back to the input's ``shape``."""
+        if not keepdims:
+            axes = kernels.normalize_axis(axis, len(shape), "reduction")
+            kept = tuple(1 if i in axes else s for i, s in enumerate(shape))
+            g = self.reshape(g, kept)
+        return self.broadcast_to(g, shape)
+
+
+class NumpyBackend(Backend):
+    exp = staticmethod(np.exp)
+    log = staticmethod(np.log)
+    tanh = staticmethod(np.tanh)
+    sqrt = staticmethod(np.sqrt)
+    matmul = staticmethod(np.matmul)
+    einsum = staticmethod(np.einsum)
+    where = staticmethod(np.where)
+    sigmoid = staticmethod(kernels.sigmoid)
+    softmax = staticmethod(kernels.softmax)
+    log_softmax = staticmethod(kernels.log_softmax)
+    scatter_add = staticmethod(kernels.scatter_add)
+
+    @staticmethod
+    def sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
+        return np.sum(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def reshape(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return np.reshape(x, shape)
+
+    @staticmethod
+    def broadcast_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def transpose(x: np.ndarray, axes: Any = None) -> np.ndarray:
+        return np.transpose(x, axes)
+
+    @staticmethod
+    def getitem(x: np.ndarray, index: Any) -> np.ndarray:
+        return x[index]
+
+    @staticmethod
+    def raw(x: Any) -> Any:
+        return x
+
+
+class TensorBackend(Backend):
+    """Resolves each name to the registered op of the same name (bound on first use)."""
+
+    def __getattr__(self, name: str) -> Any:
+        from . import ops
+
+        fn = getattr(ops, name)
+        setattr(self, name, fn)
+        return fn
+
+    @staticmethod
+    def raw(x: Any) -> Any:
+        from .tensor import Tensor
+
+        return x.data if isinstance(x, Tensor) else x
+
+
+numpy_backend = NumpyBackend()
+tensor_backend = TensorBackend()

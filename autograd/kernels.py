@@ -1,0 +1,74 @@
+"""Numerically stable numpy kernels shared by the ops' forward passes and the numpy backend.
+
+Each is written so that no intermediate overflows: sigmoid and softplus never exponentiate
+a large positive number, softmax and logsumexp subtract the maximum first.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    # exp(-|x|) is at most 1, so neither branch can overflow.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    return np.logaddexp(x.dtype.type(0), x)
+
+
+def _finite_max(x: np.ndarray, axis: int | tuple | None) -> np.ndarray:
+    m = np.max(x, axis=axis, keepdims=True)
+    # An all -inf slice would give inf - inf = nan; shifting by 0 there is exact.
+    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+
+
+def logsumexp(x: np.ndarray, axis: int | tuple | None = None,
+              keepdims: bool = False) -> np.ndarray:
+    m = _finite_max(x, axis)
+    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(x - _finite_max(x, axis))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    return x - logsumexp(x, axis=axis, keepdims=True)
+
+
+def normalize_axis(axis: int | tuple | list | None, ndim: int, op: str) -> tuple[int, ...]:
+    """Axes as a sorted tuple of non-negative ints (all axes for ``None``)."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ValueError(
+                f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions"
+            )
+        out.append(int(a) % max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(out))
+
+
+def scatter_add(g: np.ndarray, index: object, shape: tuple[int, ...]) -> np.ndarray:
+    """zeros(shape) with ``g`` added at ``index``; repeated indices accumulate."""
+    out = np.zeros(shape, dtype=g.dtype)
+    if is_basic_index(index):
+        out[index] = g  # basic indexing cannot repeat an element
+    else:
+        np.add.at(out, index, g)
+    return out
+
+
+def is_basic_index(index: object) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (slice, int, np.integer))
+               for i in items)

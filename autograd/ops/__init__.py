@@ -1,0 +1,161 @@
+"""Every differentiable op, and the Tensor operators and methods that call them.
+
+The op modules register themselves in ``autograd.registry.REGISTRY`` as they are
+imported; this module then binds Python operators and PyTorch-named methods to them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor
+from .elementwise import (
+    abs,
+    add,
+    clamp,
+    clip,
+    div,
+    exp,
+    leaky_relu,
+    log,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    softplus,
+    sqrt,
+    sub,
+    tanh,
+    where,
+)
+from .linalg import einsum, matmul
+from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum
+from .shape import (
+    broadcast_to,
+    cat,
+    concatenate,
+    getitem,
+    permute,
+    reshape,
+    scatter_add,
+    stack,
+    transpose,
+)
+
+__all__ = [
+    "abs", "add", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip",
+    "concatenate", "cross_entropy", "div", "einsum", "exp", "getitem", "leaky_relu", "log",
+    "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
+    "mse_loss", "mul", "neg", "permute", "pow", "relu", "reshape", "scatter_add", "sigmoid",
+    "softmax", "softplus", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where",
+]
+
+
+def _compare(fn: Any) -> Any:
+    def method(self: Tensor, other: Any) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(fn(self.data, other))  # comparisons carry no gradient
+
+    return method
+
+
+def _reflected(fn: Any) -> Any:
+    return lambda self, other: fn(other, self)
+
+
+def _shape_args(shape: tuple) -> tuple:
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def _t_reshape(self: Tensor, *shape: Any) -> Tensor:
+    return reshape(self, _shape_args(shape))
+
+
+def _t_transpose(self: Tensor, dim0: int | None = None, dim1: int | None = None) -> Tensor:
+    """PyTorch's Tensor.transpose(dim0, dim1) swaps two axes; with no arguments, reverse."""
+    if dim0 is None and dim1 is None:
+        return transpose(self)
+    if dim0 is None or dim1 is None:
+        raise TypeError("transpose(dim0, dim1) takes two axes (or none, to reverse all)")
+    axes = list(range(self.ndim))
+    axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+    return transpose(self, axes)
+
+
+def _t_permute(self: Tensor, *dims: Any) -> Tensor:
+    return transpose(self, _shape_args(dims))
+
+
+def _t_expand(self: Tensor, *shape: Any) -> Tensor:
+    return broadcast_to(self, _shape_args(shape))
+
+
+def _t_flatten(self: Tensor, start_dim: int = 0) -> Tensor:
+    start = start_dim % _larger(self.ndim, 1)
+    return reshape(self, self.shape[:start] + (-1,))
+
+
+def _t_unsqueeze(self: Tensor, dim: int) -> Tensor:
+    dim = dim % (self.ndim + 1)
+    return reshape(self, self.shape[:dim] + (1,) + self.shape[dim:])
+
+
+def _t_squeeze(self: Tensor, dim: int | None = None) -> Tensor:
+    if dim is None:
+        return reshape(self, tuple(s for s in self.shape if s != 1))
+    dim = dim % _larger(self.ndim, 1)
+    if self.shape[dim] != 1:
+        return self
+    return reshape(self, self.shape[:dim] + self.shape[dim + 1:])
+
+
+def _larger(a: int, b: int) -> int:
+    return a if a > b else b
+
+
+def _install() -> None:
+    T = Tensor
+    T.__add__ = add
+    T.__radd__ = _reflected(add)
+    T.__sub__ = sub
+    T.__rsub__ = _reflected(sub)
+    T.__mul__ = mul
+    T.__rmul__ = _reflected(mul)
+    T.__truediv__ = div
+    T.__rtruediv__ = _reflected(div)
+    T.__pow__ = pow
+    T.__rpow__ = _reflected(pow)
+    T.__matmul__ = matmul
+    T.__rmatmul__ = _reflected(matmul)
+    T.__neg__ = neg
+    T.__abs__ = abs
+    T.__getitem__ = getitem
+    T.__lt__ = _compare(np.less)
+    T.__le__ = _compare(np.less_equal)
+    T.__gt__ = _compare(np.greater)
+    T.__ge__ = _compare(np.greater_equal)
+    T.__eq__ = _compare(np.equal)
+    T.__ne__ = _compare(np.not_equal)
+    T.T = property(lambda self: transpose(self))
+    for name in ("sum", "mean", "max", "min", "exp", "log", "sqrt", "abs", "relu", "tanh",
+                 "sigmoid", "softplus", "softmax", "log_softmax", "logsumexp", "clip",
+                 "matmul", "pow", "maximum", "minimum", "broadcast_to", "leaky_relu"):
+        setattr(T, name, globals()[name])
+    T.clamp = clip
+    T.reshape = _t_reshape
+    T.view = _t_reshape
+    T.transpose = _t_transpose
+    T.permute = _t_permute
+    T.expand = _t_expand
+    T.flatten = _t_flatten
+    T.unsqueeze = _t_unsqueeze
+    T.squeeze = _t_squeeze
+
+
+_install()

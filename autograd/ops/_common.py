@@ -1,0 +1,89 @@
+"""Input handling shared by the op modules, and the samplers tests draw op inputs from.
+
+Samplers describe valid inputs through the drawing interface ``d`` of
+``autograd.testing`` (no hypothesis import here: the engine's runtime needs numpy only).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..tensor import Tensor, apply
+
+_SCALARS = (int, float, bool, np.number, np.bool_)
+
+
+def as_tensor(x: Any) -> Tensor:
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def const(v: Any, dtype: np.dtype) -> Any:
+    """A non-tensor operand: Python scalars stay weak (keep float32 float32); arrays take
+    the tensor's floating dtype so a constant never silently promotes the result."""
+    if isinstance(v, (int, float, bool)):
+        return v
+    arr = np.asarray(v)
+    if dtype.kind == "f" and arr.dtype != dtype and arr.dtype.kind in "fiub":
+        arr = arr.astype(dtype)
+    return arr
+
+
+def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
+    """Apply a broadcasting binary op; either side may be a constant."""
+    if isinstance(x, Tensor):
+        xd = x.data
+        if isinstance(y, Tensor):
+            yd = y.data
+        else:
+            y = yd = const(y, xd.dtype)
+    elif isinstance(y, Tensor):
+        yd = y.data
+        x = xd = const(x, yd.dtype)
+    else:
+        x = as_tensor(x)
+        xd = x.data
+        y = yd = const(y, xd.dtype)
+    try:
+        data = fwd(xd, yd)
+    except ValueError as e:
+        raise ValueError(
+            f"{op.name}: shapes {np.shape(xd)} and {np.shape(yd)} do not broadcast together "
+            "(trailing dimensions must be equal or 1); reshape one side"
+        ) from e
+    return apply(op, (x, y), data)
+
+
+# -- samplers: each returns (args, kwargs) drawn through the interface `d` ----------------
+
+def unary(domain: Any = "real", **kwargs: Any) -> Any:
+    def sample(d: Any) -> tuple[tuple, dict]:
+        return (d.array(d.shape(), domain),), dict(kwargs)
+
+    return sample
+
+
+def binary_sample(dx: Any = "real", dy: Any = "real") -> Any:
+    def sample(d: Any) -> tuple[tuple, dict]:
+        sx, sy = d.broadcast_shapes(2)
+        return (d.array(sx, dx), d.array(sy, dy)), {}
+
+    return sample
+
+
+def reduction(domain: Any = "real") -> Any:
+    def sample(d: Any) -> tuple[tuple, dict]:
+        shape = d.shape()
+        return (d.array(shape, domain),), {"axis": d.axis(len(shape)),
+                                           "keepdims": d.boolean()}
+
+    return sample
+
+
+def along_axis(domain: Any = "real") -> Any:
+    def sample(d: Any) -> tuple[tuple, dict]:
+        shape = d.shape(min_dims=1)
+        return (d.array(shape, domain),), {"axis": d.integers(-len(shape), len(shape) - 1)}
+
+    return sample

@@ -1,0 +1,214 @@
+"""Elementwise ops: arithmetic (broadcasting), activations, and their derivatives.
+
+Each op's forward and derivative stand side by side. ``g`` is the gradient of the op's
+output, ``y`` the output itself; ``F.unbroadcast`` undoes broadcasting for binary ops.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import kernels
+from ..registry import defop
+from ..tensor import Tensor, apply
+from ._common import as_tensor, binary, binary_sample, unary
+
+# -- arithmetic ------------------------------------------------------------------------
+
+
+@defop(lambda F, g, y, a, b: F.unbroadcast(g, a.shape),
+       lambda F, g, y, a, b: F.unbroadcast(g, b.shape),
+       sample=binary_sample(), label="+")
+def add(a: Any, b: Any) -> Tensor:
+    """a + b, broadcasting."""
+    return binary(add.op, a, b, np.add)
+
+
+@defop(lambda F, g, y, a, b: F.unbroadcast(g, a.shape),
+       lambda F, g, y, a, b: F.unbroadcast(-g, b.shape),
+       sample=binary_sample(), label="-")
+def sub(a: Any, b: Any) -> Tensor:
+    """a - b, broadcasting."""
+    return binary(sub.op, a, b, np.subtract)
+
+
+@defop(lambda F, g, y, a, b: F.unbroadcast(g * b, a.shape),
+       lambda F, g, y, a, b: F.unbroadcast(g * a, b.shape),
+       sample=binary_sample(), label="*")
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b, broadcasting."""
+    return binary(mul.op, a, b, np.multiply)
+
+
+@defop(lambda F, g, y, a, b: F.unbroadcast(g / b, a.shape),
+       lambda F, g, y, a, b: F.unbroadcast(-g * y / b, b.shape),
+       sample=binary_sample("real", "nonzero"), label="/")
+def div(a: Any, b: Any) -> Tensor:
+    """a / b, broadcasting. d/db = -a/b^2 = -y/b."""
+    return binary(div.op, a, b, np.true_divide)
+
+
+@defop(lambda F, g, y, a, b: F.unbroadcast(g * b * a ** (b - 1), a.shape),
+       lambda F, g, y, a, b: F.unbroadcast(g * y * F.log(a), b.shape),
+       sample=binary_sample("positive", "real"), label="**")
+def pow(a: Any, b: Any) -> Tensor:
+    """a ** b, broadcasting. d/da = b a^(b-1); d/db = a^b log a (needs a > 0)."""
+    return binary(pow.op, a, b, np.power)
+
+
+@defop(lambda F, g, y, a: -g, sample=unary(), label="neg")
+def neg(a: Any) -> Tensor:
+    """-a."""
+    a = as_tensor(a)
+    return apply(neg.op, (a,), np.negative(a.data))
+
+
+def _tie_split(F: Any, g: Any, a: Any, b: Any, pick_a: bool) -> Any:
+    # Where a == b the gradient is shared equally, so maximum(x, x) has gradient 1.
+    ad, bd = F.raw(a), F.raw(b)
+    share = np.where(ad > bd, 1.0, np.where(ad == bd, 0.5, 0.0))
+    if not pick_a:
+        share = 1.0 - share
+    return g * share.astype(np.result_type(ad, bd), copy=False)
+
+
+@defop(lambda F, g, y, a, b: F.unbroadcast(_tie_split(F, g, a, b, True), a.shape),
+       lambda F, g, y, a, b: F.unbroadcast(_tie_split(F, g, a, b, False), b.shape),
+       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)))
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise max(a, b). At ties each side gets half the gradient."""
+    return binary(maximum.op, a, b, np.maximum)
+
+
+@defop(lambda F, g, y, a, b: F.unbroadcast(_tie_split(F, g, b, a, True), a.shape),
+       lambda F, g, y, a, b: F.unbroadcast(_tie_split(F, g, b, a, False), b.shape),
+       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)))
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise min(a, b). At ties each side gets half the gradient."""
+    return binary(minimum.op, a, b, np.minimum)
+
+
+# -- functions of one variable -----------------------------------------------------------
+
+
+@defop(lambda F, g, y, x: g * y, sample=unary(), method="exp")
+def exp(x: Any) -> Tensor:
+    """e^x; derivative e^x."""
+    x = as_tensor(x)
+    return apply(exp.op, (x,), np.exp(x.data))
+
+
+@defop(lambda F, g, y, x: g / x, sample=unary("positive"), method="log")
+def log(x: Any) -> Tensor:
+    """Natural log; derivative 1/x."""
+    x = as_tensor(x)
+    return apply(log.op, (x,), np.log(x.data))
+
+
+@defop(lambda F, g, y, x: g / (2 * y), sample=unary("positive"), method="sqrt")
+def sqrt(x: Any) -> Tensor:
+    """Square root; derivative 1/(2 sqrt x)."""
+    x = as_tensor(x)
+    return apply(sqrt.op, (x,), np.sqrt(x.data))
+
+
+@defop(lambda F, g, y, x: g * np.sign(F.raw(x)), sample=unary(("away", 0.0)), method="abs")
+def abs(x: Any) -> Tensor:  # noqa: A001 - numpy's and PyTorch's name
+    """|x|; derivative sign(x), taken as 0 at x = 0."""
+    x = as_tensor(x)
+    return apply(abs.op, (x,), np.abs(x.data))
+
+
+@defop(lambda F, g, y, x: g * (F.raw(x) > 0), sample=unary(("away", 0.0)), method="relu")
+def relu(x: Any) -> Tensor:
+    """max(x, 0) (seed eq. 8); derivative 1 for x > 0, else 0 (eq. 19)."""
+    x = as_tensor(x)
+    return apply(relu.op, (x,), np.maximum(x.data, x.data.dtype.type(0)))
+
+
+@defop(lambda F, g, y, x, negative_slope=0.01: F.where(F.raw(x) > 0, g, g * negative_slope),
+       sample=unary(("away", 0.0), negative_slope=0.1), label="leaky_relu")
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
+    """x for x > 0, negative_slope * x otherwise; derivative 1 or negative_slope."""
+    x = as_tensor(x)
+    xd = x.data
+    return apply(leaky_relu.op, (x,), np.where(xd > 0, xd, xd * negative_slope),
+                 {"negative_slope": negative_slope})
+
+
+@defop(lambda F, g, y, x: g * (1 - y * y), sample=unary(), method="tanh")
+def tanh(x: Any) -> Tensor:
+    """tanh x (seed eq. 8); derivative 1 - tanh^2 x (eq. 20)."""
+    x = as_tensor(x)
+    return apply(tanh.op, (x,), np.tanh(x.data))
+
+
+@defop(lambda F, g, y, x: g * y * (1 - y), sample=unary(), method="sigmoid")
+def sigmoid(x: Any) -> Tensor:
+    """1/(1 + e^-x) (seed eq. 8), computed without overflow; derivative s(1 - s) (eq. 21)."""
+    x = as_tensor(x)
+    return apply(sigmoid.op, (x,), kernels.sigmoid(x.data))
+
+
+@defop(lambda F, g, y, x: g * F.sigmoid(x), sample=unary(), method="softplus")
+def softplus(x: Any) -> Tensor:
+    """log(1 + e^x), computed without overflow; derivative sigmoid(x)."""
+    x = as_tensor(x)
+    return apply(softplus.op, (x,), kernels.softplus(x.data))
+
+
+def _clip_pass(F: Any, g: Any, x: Any, lo: Any, hi: Any) -> Any:
+    xd = F.raw(x)
+    inside = np.ones(xd.shape, dtype=bool)
+    if lo is not None:
+        inside &= xd >= lo
+    if hi is not None:
+        inside &= xd <= hi
+    return g * inside
+
+
+@defop(lambda F, g, y, x, min=None, max=None: _clip_pass(F, g, x, min, max),
+       sample=unary(("away", (-0.5, 0.5)), min=-0.5, max=0.5), method="clip")
+def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+    """x limited to [min, max]; gradient 1 inside (bounds included), 0 outside."""
+    x = as_tensor(x)
+    if min is None and max is None:
+        raise ValueError("clip: give min, max or both")
+    return apply(clip.op, (x,), np.clip(x.data, min, max), {"min": min, "max": max})
+
+
+clamp = clip  # PyTorch's name
+
+# where(cond, a, b): cond selects, so it carries no gradient.
+
+
+@defop(None,
+       lambda F, g, y, c, a, b: F.unbroadcast(F.where(c, g, 0 * g), a.shape),
+       lambda F, g, y, c, a, b: F.unbroadcast(F.where(c, 0 * g, g), b.shape),
+       sample=lambda d: _where_sample(d))
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """a where condition holds, else b (broadcasting all three)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}; "
+                        "compare first, e.g. where(x > 0, x, 0)")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = as_tensor(a)
+    ref = a if isinstance(a, Tensor) else b
+    a_ = a if isinstance(a, Tensor) else np.asarray(a, dtype=ref.dtype)
+    b_ = b if isinstance(b, Tensor) else np.asarray(b, dtype=ref.dtype)
+    ad = a_.data if isinstance(a_, Tensor) else a_
+    bd = b_.data if isinstance(b_, Tensor) else b_
+    try:
+        data = np.where(cond, ad, bd)
+    except ValueError as e:
+        raise ValueError(f"where: shapes {cond.shape}, {np.shape(ad)} and {np.shape(bd)} do "
+                         "not broadcast together") from e
+    return apply(where.op, (cond, a_, b_), data)
+
+
+def _where_sample(d: Any) -> tuple[tuple, dict]:
+    sc, sa, sb = d.broadcast_shapes(3)
+    return (d.mask(sc), d.array(sa), d.array(sb)), {}

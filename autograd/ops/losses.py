@@ -1,0 +1,162 @@
+"""Losses, fused for speed and stability; their derivative rules are Tensor code too, so
+losses can be differentiated twice.
+
+cross_entropy goes through logsumexp, binary_cross_entropy_with_logits through softplus:
+logits of +-1e4 give finite losses and gradients.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import kernels
+from ..registry import defop
+from ..tensor import Tensor, apply
+from ._common import as_tensor, const
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce(op: str, per_item: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.asarray(per_item.mean())
+    if reduction == "sum":
+        return np.asarray(per_item.sum())
+    if reduction == "none":
+        return per_item
+    raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _per_item(F: Any, g: Any, shape: tuple[int, ...], reduction: str) -> Any:
+    """The gradient reaching each item of the unreduced loss (of ``shape``)."""
+    if reduction == "none":
+        return g
+    g = F.broadcast_to(g, shape)
+    if reduction == "mean":
+        return g * (1.0 / max(int(np.prod(shape)), 1))
+    return g
+
+
+def _onehot_or_probs(F: Any, target: Any, logits: Any) -> Any:
+    t = F.raw(target)
+    if t.dtype.kind in "iu":
+        onehot = np.zeros(logits.shape, dtype=F.raw(logits).dtype)
+        np.put_along_axis(onehot, t[..., None], 1.0, axis=-1)
+        return onehot
+    return target
+
+
+def _ce_logits_vjp(F: Any, g: Any, y: Any, z: Any, target: Any, reduction: str = "mean") -> Any:
+    # d/dz_j of sum_j p_j (lse - z_j) = softmax_j * sum(p) - p_j; with one-hot labels this
+    # is the seed's eq. 32, dJ/da_j = (1/n) sum_i (p_j(a_i) - y_ij).
+    p = _onehot_or_probs(F, target, z)
+    gl = _per_item(F, g, z.shape[:-1], reduction)
+    psum = F.sum(p, -1, True)
+    return F.reshape(gl, gl.shape + (1,)) * (F.softmax(z, -1) * psum - p)
+
+
+def _ce_target_vjp(F: Any, g: Any, y: Any, z: Any, target: Any,
+                   reduction: str = "mean") -> Any:
+    gl = _per_item(F, g, z.shape[:-1], reduction)
+    return -F.reshape(gl, gl.shape + (1,)) * F.log_softmax(z, -1)
+
+
+@defop(_ce_logits_vjp, _ce_target_vjp, sample=lambda d: _ce_sample(d))
+def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Softmax cross-entropy (seed eqs. 22, 31) from unnormalised logits.
+
+    ``logits`` has shape (N, C) (or (C,) for one sample). ``target`` is either integer class
+    labels of shape (N,) in [0, C), or class probabilities of shape (N, C) (one-hot or soft).
+    J_i = logsumexp(a_i) - sum_j y_ij a_ij; ``reduction`` is 'mean' (the seed's 1/n),
+    'sum' or 'none'. The gradient is (softmax(a) - y)/n (eq. 32).
+    """
+    z = as_tensor(logits)
+    if z.ndim not in (1, 2):
+        raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {z.shape}")
+    tgt = target if isinstance(target, Tensor) else np.asarray(target)
+    td = tgt.data if isinstance(tgt, Tensor) else tgt
+    lse = kernels.logsumexp(z.data, axis=-1)
+    n_classes = z.shape[-1]
+    if td.dtype.kind in "iu":
+        if td.shape != z.shape[:-1]:
+            raise ValueError(f"cross_entropy: labels of shape {td.shape} do not match logits of "
+                             f"shape {z.shape}; expected labels of shape {z.shape[:-1]}")
+        if td.size and (td.min() < 0 or td.max() >= n_classes):
+            raise ValueError(f"cross_entropy: labels must lie in [0, {n_classes}) for "
+                             f"{n_classes} classes, got values in [{td.min()}, {td.max()}]")
+        picked = np.take_along_axis(z.data, td[..., None], axis=-1)[..., 0]
+        per_item = lse - picked
+        target_in = td
+    elif td.dtype.kind == "f":
+        if td.shape != z.shape:
+            raise ValueError(f"cross_entropy: class probabilities of shape {td.shape} must "
+                             f"match logits of shape {z.shape}")
+        per_item = lse * td.sum(axis=-1) - np.sum(td * z.data, axis=-1)
+        target_in = tgt if isinstance(tgt, Tensor) else const(td, z.dtype)
+    else:
+        raise TypeError(f"cross_entropy: target must be integer labels or float probabilities, "
+                        f"got dtype {td.dtype}")
+    data = _reduce("cross_entropy", per_item.astype(z.dtype, copy=False), reduction)
+    return apply(cross_entropy.op, (z, target_in), data, {"reduction": reduction})
+
+
+def _ce_sample(d: Any) -> tuple[tuple, dict]:
+    n, c = d.integers(1, 4), d.integers(2, 4)
+    target = d.choice(["labels", "probs"])
+    tgt = d.labels((n,), c) if target == "labels" else d.probabilities((n, c))
+    return (d.array((n, c)), tgt), {"reduction": d.choice(list(_REDUCTIONS))}
+
+
+def _bce_z_vjp(F: Any, g: Any, out: Any, z: Any, t: Any, reduction: str = "mean") -> Any:
+    return _per_item(F, g, z.shape, reduction) * (F.sigmoid(z) - t)
+
+
+def _bce_t_vjp(F: Any, g: Any, out: Any, z: Any, t: Any, reduction: str = "mean") -> Any:
+    return -_per_item(F, g, z.shape, reduction) * z
+
+
+@defop(_bce_z_vjp, _bce_t_vjp, sample=lambda d: _bce_sample(d))
+def binary_cross_entropy_with_logits(logits: Any, target: Any,
+                                     reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy (seed eq. 24) of sigmoid(z) against targets y in [0, 1].
+
+    Computed as softplus(z) - z y, which never overflows; the gradient is sigmoid(z) - y.
+    """
+    z = as_tensor(logits)
+    t = target if isinstance(target, Tensor) else const(np.asarray(target), z.dtype)
+    td = t.data if isinstance(t, Tensor) else t
+    if td.shape != z.shape:
+        raise ValueError(f"binary_cross_entropy_with_logits: target shape {td.shape} must "
+                         f"match logits shape {z.shape}")
+    per_item = kernels.softplus(z.data) - z.data * td
+    return apply(binary_cross_entropy_with_logits.op, (z, t),
+                 _reduce("binary_cross_entropy_with_logits", per_item, reduction),
+                 {"reduction": reduction})
+
+
+def _bce_sample(d: Any) -> tuple[tuple, dict]:
+    shape = d.shape(min_dims=1)
+    return (d.array(shape), d.array(shape, "unit")), {"reduction": d.choice(list(_REDUCTIONS))}
+
+
+@defop(lambda F, g, y, a, b, reduction="mean": _per_item(F, g, a.shape, reduction) * 2 * (a - b),
+       lambda F, g, y, a, b, reduction="mean": _per_item(F, g, a.shape, reduction) * 2 * (b - a),
+       sample=lambda d: _mse_sample(d))
+def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Mean squared error, (1/n) sum (x - y)^2 (the seed's eq. 9 up to the factor 1/2)."""
+    a = as_tensor(input)
+    b = target if isinstance(target, Tensor) else const(np.asarray(target), a.dtype)
+    bd = b.data if isinstance(b, Tensor) else b
+    if bd.shape != a.shape:
+        raise ValueError(f"mse_loss: input shape {a.shape} and target shape {bd.shape} must "
+                         "match (broadcasting here usually hides a bug); reshape one of them")
+    diff = a.data - bd
+    return apply(mse_loss.op, (a, b), _reduce("mse_loss", diff * diff, reduction),
+                 {"reduction": reduction})
+
+
+def _mse_sample(d: Any) -> tuple[tuple, dict]:
+    shape = d.shape()
+    return (d.array(shape), d.array(shape)), {"reduction": d.choice(list(_REDUCTIONS))}

@@ -1,0 +1,218 @@
+"""Ops that move elements without changing them: reshape, transpose, broadcast, indexing,
+concatenation. Their derivatives move the gradient back the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import kernels
+from ..registry import defop
+from ..tensor import Tensor, apply
+from ._common import as_tensor
+
+
+def _shape_arg(shape: tuple) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+@defop(lambda F, g, y, x, shape: F.reshape(g, x.shape),
+       sample=lambda d: _reshape_sample(d), method="reshape")
+def reshape(x: Any, shape: Sequence[int]) -> Tensor:
+    """The same elements in a new shape (one entry may be -1)."""
+    x = as_tensor(x)
+    shape = tuple(shape) if not isinstance(shape, int) else (shape,)
+    try:
+        data = np.reshape(x.data, shape)
+    except ValueError as e:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({x.size} elements) into {shape}") from e
+    return apply(reshape.op, (x,), data, {"shape": shape})
+
+
+def _reshape_sample(d: Any) -> tuple[tuple, dict]:
+    shape = d.shape()
+    size = int(np.prod(shape))
+    target = d.choice([(size,), (-1,), tuple(reversed(shape)), (1, size), shape + (1,)])
+    return (d.array(shape),), {"shape": target}
+
+
+@defop(lambda F, g, y, x, axes=None: F.transpose(g, None if axes is None
+                                                  else tuple(np.argsort(axes))),
+       sample=lambda d: _transpose_sample(d))
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
+    """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose."""
+    x = as_tensor(x)
+    if axes is not None:
+        axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the "
+                             f"{x.ndim} axes of a tensor of shape {x.shape}")
+    return apply(transpose.op, (x,), np.transpose(x.data, axes), {"axes": axes})
+
+
+def _transpose_sample(d: Any) -> tuple[tuple, dict]:
+    shape = d.shape()
+    return (d.array(shape),), {"axes": d.permutation(len(shape))}
+
+
+def permute(x: Any, *dims: int) -> Tensor:
+    """PyTorch's name for transpose with explicit axes."""
+    return transpose(x, _shape_arg(dims))
+
+
+@defop(lambda F, g, y, x, shape: F.unbroadcast(g, x.shape),
+       sample=lambda d: _broadcast_sample(d), method="broadcast_to")
+def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
+    """A read-only view of ``x`` repeated along new or size-1 axes."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    try:
+        data = np.broadcast_to(x.data, shape)
+    except ValueError as e:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from e
+    return apply(broadcast_to.op, (x,), data, {"shape": shape})
+
+
+def _broadcast_sample(d: Any) -> tuple[tuple, dict]:
+    small, big = d.broadcast_shapes(2)
+    target = np.broadcast_shapes(small, big)
+    return (d.array(small),), {"shape": target}
+
+
+def _check_index(x: Tensor, index: Any) -> Any:
+    if isinstance(index, Tensor):
+        index = index.data
+    if isinstance(index, tuple):
+        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        index = np.asarray(index)
+    return index
+
+
+@defop(lambda F, g, y, x, index: F.scatter_add(g, index, x.shape),
+       sample=lambda d: _index_sample(d), label="[]")
+def getitem(x: Any, index: Any) -> Tensor:
+    """x[index]: slices, integers, integer arrays, boolean masks.
+
+    The gradient is scattered back, and elements picked more than once accumulate it.
+    """
+    x = as_tensor(x)
+    index = _check_index(x, index)
+    try:
+        data = x.data[index]
+    except IndexError as e:
+        raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from e
+    if not isinstance(data, np.ndarray):
+        data = np.asarray(data)
+    return apply(getitem.op, (x,), data, {"index": index})
+
+
+def _index_sample(d: Any) -> tuple[tuple, dict]:
+    shape = d.shape(min_dims=1)
+    return (d.array(shape),), {"index": d.index(shape)}
+
+
+@defop(lambda F, g, y, x, index, shape: F.getitem(g, index),
+       sample=lambda d: _scatter_sample(d))
+def scatter_add(x: Any, index: Any, shape: Sequence[int]) -> Tensor:
+    """zeros(shape) with ``x`` added at ``index`` (repeats accumulate): getitem's adjoint."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    return apply(scatter_add.op, (x,), kernels.scatter_add(x.data, index, shape),
+                 {"index": index, "shape": shape})
+
+
+def _scatter_sample(d: Any) -> tuple[tuple, dict]:
+    shape = d.shape(min_dims=1)
+    index = d.index(shape)
+    picked = np.zeros(shape)[index].shape
+    return (d.array(picked),), {"index": index, "shape": shape}
+
+
+def _split_grad(F: Any, g: Any, i: int, sizes: Sequence[int], axis: int) -> Any:
+    start = int(np.sum(sizes[:i]))
+    sl = [slice(None)] * len(g.shape)
+    sl[axis] = slice(start, start + sizes[i])
+    return F.getitem(g, tuple(sl))
+
+
+class _Variadic:
+    """A rule list that answers for any input position (concatenate and stack take n inputs)."""
+
+    def __init__(self, rule: Any) -> None:
+        self.rule = rule
+
+    def __getitem__(self, i: int) -> Any:
+        return lambda F, g, y, *xs, **kw: self.rule(F, g, i, *xs, **kw)
+
+
+def _concat_rule(F: Any, g: Any, i: int, *xs: Any, axis: int = 0) -> Any:
+    ax = axis % len(g.shape)
+    return _split_grad(F, g, i, [x.shape[ax] for x in xs], ax)
+
+
+def _stack_rule(F: Any, g: Any, i: int, *xs: Any, axis: int = 0) -> Any:
+    ax = axis % len(g.shape)
+    sl = [slice(None)] * len(g.shape)
+    sl[ax] = i
+    return F.getitem(g, tuple(sl))
+
+
+def _seq_sample(stacked: bool) -> Any:
+    def sample(d: Any) -> tuple[tuple, dict]:
+        shape = d.shape(min_dims=1)
+        axis = d.integers(0, len(shape) - 1)
+        n = d.integers(1, 3)
+        shapes = []
+        for _ in range(n):
+            s = list(shape)
+            if not stacked:
+                s[axis] = d.integers(1, 3)
+            shapes.append(tuple(s))
+        if stacked:
+            axis = d.integers(-len(shape) - 1, len(shape))
+        return ([d.array(s) for s in shapes],), {"axis": axis}
+
+    return sample
+
+
+def _sequence(name: str, tensors: Sequence[Any]) -> tuple:
+    if isinstance(tensors, Tensor) or not len(tensors):
+        raise TypeError(f"{name}: pass a non-empty list of tensors, got {type(tensors)}")
+    ts = tuple(as_tensor(t) for t in tensors)
+    dtype = np.result_type(*[t.dtype for t in ts])
+    return ts, dtype
+
+
+@defop(sample=_seq_sample(False), tags=("variadic",))
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    ts, _ = _sequence("concatenate", tensors)
+    try:
+        data = np.concatenate([t.data for t in ts], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as e:
+        raise ValueError(f"concatenate: shapes {[t.shape for t in ts]} cannot be joined "
+                         f"along axis {axis}: all other dimensions must match") from e
+    return apply(concatenate.op, ts, data, {"axis": axis})
+
+
+@defop(sample=_seq_sample(True), tags=("variadic",))
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join same-shaped tensors along a new axis."""
+    ts, _ = _sequence("stack", tensors)
+    try:
+        data = np.stack([t.data for t in ts], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as e:
+        raise ValueError(f"stack: shapes {[t.shape for t in ts]} cannot be stacked along "
+                         f"axis {axis}: all shapes must be equal") from e
+    return apply(stack.op, ts, data, {"axis": axis})
+
+
+concatenate.op.vjps = _Variadic(_concat_rule)  # type: ignore[attr-defined]
+stack.op.vjps = _Variadic(_stack_rule)  # type: ignore[attr-defined]
+cat = concatenate  # PyTorch's name

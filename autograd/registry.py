@@ -1,0 +1,67 @@
+"""The op registry: every differentiable op is declared once, with its derivative rules
+and a description of the inputs its tests draw.
+
+``@defop(vjps=..., sample=...)`` on an op's public function registers it. The test suite,
+the docs table and the pictures all read ``REGISTRY``; nothing keeps a second list, so an
+op cannot exist without being gradient-checked.
+
+A derivative rule (a *vector-Jacobian product*) has the signature
+``rule(F, g, out, *inputs, **params)`` and returns the gradient for one input, given the
+gradient ``g`` of the op's output ``out``. ``F`` is a backend: with numpy arrays when the
+backward pass is not recorded, with Tensors when ``create_graph=True``. Written once
+against ``F``, a rule is both fast and twice differentiable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Rule = Callable[..., Any]
+
+
+@dataclass(eq=False)
+class OpDef:
+    """One registered op.
+
+    ``fn``: the public function (``autograd.<name>``). ``vjps``: one rule per input
+    (``None`` for inputs that are not differentiable, like labels). ``sample``: a function
+    ``sample(d) -> (args, kwargs)`` that draws valid inputs through the drawing interface
+    of ``autograd.testing``, kept away from kinks and ties where the op has them.
+    ``second_order``: whether tests also check the derivative of the backward pass.
+    ``label``: the name shown in graph pictures.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    vjps: tuple[Rule | None, ...]
+    sample: Callable[[Any], tuple[tuple, dict]] | None = None
+    second_order: bool = True
+    label: str = ""
+    method: str | None = None
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+    def __repr__(self) -> str:
+        return f"<op {self.name}>"
+
+
+REGISTRY: dict[str, OpDef] = {}
+
+
+def defop(*vjps: Rule | None, sample: Callable | None = None, second_order: bool = True,
+          label: str = "", method: str | None = None, name: str | None = None,
+          tags: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+    """Register the decorated public function as an op with the given derivative rules."""
+
+    def register(fn: Callable) -> Callable:
+        op_name = name or fn.__name__
+        if op_name in REGISTRY:
+            raise ValueError(f"op {op_name!r} is registered twice; each op is declared once")
+        op = OpDef(op_name, fn, tuple(vjps), sample, second_order, label or op_name,
+                   method, tuple(tags))
+        REGISTRY[op_name] = op
+        fn.op = op  # type: ignore[attr-defined]
+        return fn
+
+    return register

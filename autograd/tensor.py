@@ -1,0 +1,235 @@
+"""The Tensor: a numpy array, its gradient, and the node of the graph that produced it.
+
+A tensor made by an op while recording is on carries a ``Node``: the op, the input
+tensors (kept until backward frees them) and the op's non-tensor parameters. Leaves
+(tensors you create) have no node. Operators and methods such as ``x.tanh()`` are
+attached by ``autograd.ops`` from the op registry, so every op is declared exactly once.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+import numpy as np
+
+from .mode import state
+
+_FLOATS = (np.float16, np.float32, np.float64)
+
+
+class Node:
+    """One recorded op application.
+
+    ``inputs`` holds the input tensors (and raw constants) the derivative rules need; the
+    engine sets it to ``None`` after backward unless ``retain_graph=True``, which releases
+    the intermediate arrays. ``parents`` then keeps only the skeleton of the graph (the
+    input nodes and leaves), which is what pictures need. ``order`` and ``grad_summary``
+    are filled in by the engine so the backward pass can be drawn after it ran.
+    """
+
+    __slots__ = ("op", "inputs", "params", "parents", "origin", "order", "grad_summary",
+                 "shape", "dtype")
+
+    def __init__(self, op: Any, inputs: tuple, params: dict | None) -> None:
+        self.op = op
+        self.inputs = inputs
+        self.params = params
+        self.parents: tuple | None = None
+        self.origin: str | None = None
+        self.order: int | None = None
+        self.grad_summary: np.ndarray | None = None
+
+    def __repr__(self) -> str:
+        return f"<Node {self.op.name}>"
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it.
+
+    ``Tensor(data, requires_grad=False, dtype=None)``: ``data`` is anything ``numpy.asarray``
+    takes. Python floats and float lists become float64 (numpy's default and what gradient
+    checks need); pass ``dtype=np.float32`` for single precision. Every op keeps its
+    input's dtype. Only floating tensors can require grad.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected ops
+
+    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        arr = np.asarray(data, dtype=dtype)
+        if dtype is None and arr.dtype.kind in "iu" and _looks_float(data):
+            arr = arr.astype(np.float64)
+        self.data = arr
+        self.grad: Tensor | None = None
+        self.grad_fn: Node | None = None
+        self.name = name
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # -- basic attributes -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self.data)
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"item(): only one-element tensors can be converted to a Python number, "
+                f"this one has shape {self.shape}; index it or reduce it first"
+            )
+        return self.data.item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied; detach first if you mutate it)."""
+        return self.data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise ValueError(
+                f"the truth value of a tensor of shape {self.shape} is ambiguous; "
+                "use .any() or .all() on .data"
+            )
+        return bool(self.data)
+
+    __hash__ = object.__hash__  # == is elementwise, so identity is the hash
+
+    # -- graph bookkeeping ------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (only on leaves and floating dtypes)."""
+        if requires_grad and self.data.dtype.type not in _FLOATS:
+            raise TypeError(
+                f"requires_grad=True needs floating data, got dtype {self.data.dtype}; "
+                "convert first, e.g. Tensor(x, dtype=np.float64, requires_grad=True)"
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise RuntimeError(
+                "requires_grad_(False) on a non-leaf tensor; use .detach() instead"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut from the graph."""
+        return Tensor(self.data)
+
+    def backward(self, gradient: Any = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``engine.backward``)."""
+        from .engine import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # -- display ----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, threshold=20, edgeitems=3,
+                               separator=", ", prefix="tensor(")
+        extras = []
+        if self.data.dtype != np.float64:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"op={self.grad_fn.op.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+def _looks_float(data: Any) -> bool:
+    """True for Python floats (or lists of them) so Tensor([1.0, 2]) is float64, as numpy."""
+    if isinstance(data, float):
+        return True
+    if isinstance(data, (list, tuple)):
+        return any(_looks_float(d) for d in data)
+    return False
+
+
+def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
+           name: str | None = None) -> Tensor:
+    """Construct a Tensor (same as ``Tensor(...)``, PyTorch's spelling)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+_new = object.__new__
+
+
+def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) -> Tensor:
+    """Wrap ``data`` (already computed by ``op``'s forward) and record the node if needed.
+
+    This is the hot path of every op, hence the hand-inlined attribute setting.
+    """
+    out = _new(Tensor)
+    out.data = data
+    out.grad = None
+    out.name = None
+    if state.grad_enabled:
+        for x in inputs:
+            if isinstance(x, Tensor) and x.requires_grad:
+                node = Node(op, inputs, params)
+                out.grad_fn = node
+                out.requires_grad = True
+                if state.anomaly:
+                    _check_anomaly(op, node, data)
+                return out
+    out.grad_fn = None
+    out.requires_grad = False
+    return out
+
+
+def _user_frame() -> str:
+    """file:line of the innermost frame outside the autograd package (where the op was called)."""
+    for frame in reversed(traceback.extract_stack()[:-2]):
+        if "/autograd/" not in frame.filename.replace("\\", "/"):
+            return f"{frame.filename}:{frame.lineno}"
+    return "<unknown>"
+
+
+def _check_anomaly(op: Any, node: Node, data: np.ndarray) -> None:
+    node.origin = _user_frame()
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        raise FloatingPointError(
+            f"detect_anomaly: op '{op.name}' produced a non-finite value (NaN or inf) in its "
+            f"forward result of shape {data.shape}; created at {node.origin}"
+        )
