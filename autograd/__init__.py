@@ -13,7 +13,7 @@ Every op is declared once in ``autograd.registry.REGISTRY`` with its derivative 
 
 from .engine import backward, grad, topological_order
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad
+from .mode import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad
 from .ops import *  # noqa: F403 - the op functions are the public API
 from .ops import __all__ as _ops_all
 from .registry import REGISTRY, OpDef
@@ -21,6 +21,6 @@ from .tensor import Node, Tensor, tensor
 
 __all__ = [
     "GradcheckError", "Node", "OpDef", "REGISTRY", "Tensor", "backward", "detect_anomaly",
-    "enable_grad", "grad", "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad",
+    "enable_grad", "grad", "name_scope", "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad",
     "tensor", "topological_order", *_ops_all,
 ]

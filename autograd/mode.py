@@ -14,11 +14,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _State:
-    __slots__ = ("grad_enabled", "anomaly")
+    __slots__ = ("grad_enabled", "anomaly", "scope")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
+        self.scope: str | None = None
 
 
 state = _State()
@@ -75,3 +76,22 @@ class detect_anomaly(_Switch):
 
     _field = "anomaly"
     _value = True
+
+
+class name_scope:
+    """Tag the nodes recorded inside with a dotted scope name (``"layers.0"``).
+
+    nn modules enter their own name while they run, so a graph picture can draw each
+    layer as a cluster; scopes nest with dots. Usable as a context manager only.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __enter__(self) -> name_scope:
+        self._prev = state.scope
+        state.scope = self.name if not self._prev else f"{self._prev}.{self.name}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        state.scope = self._prev

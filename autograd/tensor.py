@@ -21,6 +21,7 @@ _FLOATS = (np.float16, np.float32, np.float64)
 class Node:
     """One recorded op application.
 
+    ``scope`` is the ``name_scope`` active when the op ran (an nn layer's name, or None).
     ``inputs`` holds the input tensors (and raw constants) the derivative rules need; the
     engine sets it to ``None`` after backward unless ``retain_graph=True``, which releases
     the intermediate arrays. ``parents`` then keeps only the skeleton of the graph (the
@@ -29,12 +30,13 @@ class Node:
     """
 
     __slots__ = ("op", "inputs", "params", "parents", "origin", "order", "grad_summary",
-                 "shape", "dtype")
+                 "shape", "dtype", "scope")
 
     def __init__(self, op: Any, inputs: tuple, params: dict | None) -> None:
         self.op = op
         self.inputs = inputs
         self.params = params
+        self.scope = state.scope
         self.parents: tuple | None = None
         self.origin: str | None = None
         self.order: int | None = None
