@@ -47,6 +47,7 @@ from .shape import (
     stack,
     transpose,
 )
+from .window import fold_windows, pad, sliding_window
 
 __all__ = [
     "abs", "add", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip",
@@ -54,6 +55,7 @@ __all__ = [
     "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
     "mse_loss", "mul", "neg", "permute", "pow", "relu", "reshape", "scatter_add", "sigmoid",
     "softmax", "softplus", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where",
+    "fold_windows", "pad", "sliding_window",
 ]
 
 
