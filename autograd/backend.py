@@ -27,6 +27,8 @@ class Backend:
         if gshape == shape:
             return g
         lead = len(gshape) - len(shape)
+        if gshape[lead:] == shape:  # only leading axes were added (a bias): no reshape needed
+            return self.sum(g, tuple(range(lead)), False)
         axes = tuple(range(lead)) + tuple(
             i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1
         )
@@ -45,6 +47,7 @@ class Backend:
 
 
 class NumpyBackend(Backend):
+    recording = False  # rules may take array-only shortcuts (in-place, cached values)
     exp = staticmethod(np.exp)
     log = staticmethod(np.log)
     tanh = staticmethod(np.tanh)
@@ -57,13 +60,14 @@ class NumpyBackend(Backend):
     log_softmax = staticmethod(kernels.log_softmax)
     scatter_add = staticmethod(kernels.scatter_add)
 
+    # ndarray methods skip numpy's Python-level dispatch wrappers: this is the hot path.
     @staticmethod
     def sum(x: np.ndarray, axis: Any = None, keepdims: bool = False) -> np.ndarray:
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return x.sum(axis=axis, keepdims=keepdims)
 
     @staticmethod
     def reshape(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-        return np.reshape(x, shape)
+        return x if x.shape == shape else x.reshape(shape)
 
     @staticmethod
     def broadcast_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -84,6 +88,8 @@ class NumpyBackend(Backend):
 
 class TensorBackend(Backend):
     """Resolves each name to the registered op of the same name (bound on first use)."""
+
+    recording = True
 
     def __getattr__(self, name: str) -> Any:
         from . import ops

@@ -10,12 +10,13 @@ again: Hessian-vector products, grad of grad).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
 from .mode import state
-from .tensor import Node, Tensor
+from .tensor import Node, Tensor, wrap
 
 # Arrays up to this size are kept on the freed graph so pictures can show them after backward.
 SUMMARY_SIZE = 64
@@ -30,32 +31,33 @@ _FREED = (
 def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
     """Non-leaf tensors reachable from ``roots``, every tensor after all of its inputs.
 
-    Iterative depth-first search: each tensor is pushed once to expand and once to emit.
+    Nodes are numbered in creation order, and an op's inputs always exist before it, so
+    sorting the reachable tensors by that number is a topological order. The search uses
+    an explicit stack, never recursion.
     """
-    order: list[Tensor] = []
-    seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(r, False) for r in roots if r.grad_fn is not None]
+    found: dict[int, Tensor] = {}
+    stack = [r for r in roots if r.grad_fn is not None]
     while stack:
-        t, expanded = stack.pop()
-        if expanded:
-            order.append(t)
+        t = stack.pop()
+        if id(t) in found:
             continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
-        stack.append((t, True))
+        found[id(t)] = t
         inputs = t.grad_fn.inputs
         if inputs is None:
             raise RuntimeError(_FREED)
         for x in inputs:
-            if isinstance(x, Tensor) and x.grad_fn is not None and id(x) not in seen:
-                stack.append((x, False))
-    return order
+            if isinstance(x, Tensor) and x.grad_fn is not None and id(x) not in found:
+                stack.append(x)
+    return sorted(found.values(), key=lambda t: t.grad_fn.seq)
 
 
 def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
          create_graph: bool, capture: set[int] | None = None) -> tuple[dict, dict]:
     """Propagate ``root_grads`` back through the graph.
+
+    Tensors are taken from a heap in decreasing creation order: every consumer of a tensor
+    was created after it, so all of a tensor's gradient has arrived when it is popped. One
+    loop orders and propagates, with no recursion and no separate sorting pass.
 
     Returns ``(leaf_grads, captured)``: ``leaf_grads`` maps id(leaf) -> (leaf, gradient);
     ``captured`` maps id(non-leaf) -> gradient for the ids in ``capture``. Gradients are
@@ -64,82 +66,129 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
     from .backend import numpy_backend, tensor_backend
 
     F = tensor_backend if create_graph else numpy_backend
-    order = topological_order(roots)
     grads: dict[int, Any] = {}
     leaf_grads: dict[int, tuple[Tensor, Any]] = {}
+    heap: list[tuple[int, Tensor]] = []
     for r, g in zip(roots, root_grads):
-        _accumulate(r, g, grads, leaf_grads)
+        key = id(r)
+        if r.grad_fn is None:
+            prev = leaf_grads.get(key)
+            leaf_grads[key] = (r, g if prev is None else prev[1] + g)
+        elif key in grads:
+            grads[key] = grads[key] + g
+        else:
+            grads[key] = g
+            heappush(heap, (-r.grad_fn.seq, r))
     captured: dict[int, Any] = {}
     anomaly = state.anomaly
+
+    def send(node: Node, i: int, x: Tensor, gi: Any) -> None:
+        """Add the gradient ``gi`` for input ``i`` of ``node`` to what ``x`` has received."""
+        if anomaly:
+            _check_grad(node.op, node, i, gi)
+        key = id(x)
+        xnode = x.grad_fn
+        if xnode is None:
+            prev = leaf_grads.get(key)
+            leaf_grads[key] = (x, gi if prev is None else prev[1] + gi)
+        elif key in grads:
+            grads[key] = grads[key] + gi
+        else:
+            grads[key] = gi
+            heappush(heap, (-xnode.seq, x))
+
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
+    step = 0
     try:
-        for step, t in enumerate(reversed(order)):
+        while heap:
+            t = heappop(heap)[1]
             node = t.grad_fn
-            g = grads.pop(id(t), None)
+            g = grads.pop(id(t))
             if capture is not None and id(t) in capture:
                 captured[id(t)] = g
-            if g is not None:
-                _propagate(F, node, t, g, create_graph, anomaly, grads, leaf_grads)
-                node.order = step
-                node.grad_summary = _summary(g)
+            inputs = node.inputs
+            if inputs is None:
+                raise RuntimeError(_FREED)
+            params = node.params
+            vjps = node.op.vjps
+            if len(inputs) == 1:
+                # One input: it must be a tensor that requires grad, or nothing was recorded.
+                x = inputs[0]
+                if create_graph:
+                    gi = vjps[0](F, g, t, x, **params) if params else vjps[0](F, g, t, x)
+                else:
+                    gi = (vjps[0](F, g, t.data, x.data, **params) if params
+                          else vjps[0](F, g, t.data, x.data))
+                # send(node, 0, x, gi) written out: one input is the commonest node.
+                if anomaly:
+                    _check_grad(node.op, node, 0, gi)
+                xnode = x.grad_fn
+                key = id(x)
+                if xnode is None:
+                    prev = leaf_grads.get(key)
+                    leaf_grads[key] = (x, gi if prev is None else prev[1] + gi)
+                elif key in grads:
+                    grads[key] = grads[key] + gi
+                else:
+                    grads[key] = gi
+                    heappush(heap, (-xnode.seq, x))
+                parents = (xnode or x,)
+            elif len(inputs) == 2:
+                parents = None
+                a, b = inputs
+                a_grad = isinstance(a, Tensor) and a.requires_grad
+                b_grad = isinstance(b, Tensor) and b.requires_grad
+                if create_graph:
+                    ad, bd, out = a, b, t
+                else:
+                    ad = a.data if isinstance(a, Tensor) else a
+                    bd = b.data if isinstance(b, Tensor) else b
+                    out = t.data
+                if a_grad:
+                    rule = vjps[0] or _not_differentiable(node, 0)
+                    send(node, 0, a, rule(F, g, out, ad, bd, **params) if params
+                         else rule(F, g, out, ad, bd))
+                if b_grad:
+                    rule = vjps[1] or _not_differentiable(node, 1)
+                    send(node, 1, b, rule(F, g, out, ad, bd, **params) if params
+                         else rule(F, g, out, ad, bd))
+            else:
+                parents = None
+                if create_graph:
+                    args = inputs
+                    out = t
+                else:
+                    args = [x.data if isinstance(x, Tensor) else x for x in inputs]
+                    out = t.data
+                for i, x in enumerate(inputs):
+                    if isinstance(x, Tensor) and x.requires_grad:
+                        rule = vjps[i] or _not_differentiable(node, i)
+                        send(node, i, x, rule(F, g, out, *args, **params) if params
+                             else rule(F, g, out, *args))
+            node.order = step
+            step += 1
+            arr = g.data if create_graph else g
+            node.grad_summary = arr if arr.size <= SUMMARY_SIZE else None
             if not retain_graph:
-                _free(node, t)
+                # Drop the saved inputs (releasing intermediate arrays), keep the skeleton.
+                node.parents = parents or tuple([x.grad_fn or x for x in inputs
+                                                 if isinstance(x, Tensor)])
+                data = t.data
+                node.shape = data.shape
+                node.dtype = data.dtype
+                node.inputs = None
+                node.params = None  # may hold forward caches (cross_entropy's softmax)
     finally:
         state.grad_enabled = prev_mode
     return leaf_grads, captured
 
 
-def _propagate(F: Any, node: Node, t: Tensor, g: Any, create_graph: bool, anomaly: bool,
-               grads: dict, leaf_grads: dict) -> None:
-    op = node.op
-    inputs = node.inputs
-    if create_graph:
-        args = inputs
-        out = t
-    else:
-        args = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        out = t.data
-    params = node.params or {}
-    for i, x in enumerate(inputs):
-        if isinstance(x, Tensor) and x.requires_grad:
-            rule = op.vjps[i]
-            if rule is None:
-                raise RuntimeError(
-                    f"{op.name}: input {i} is not differentiable; pass it as a tensor "
-                    "without requires_grad (or detach() it)"
-                )
-            gi = rule(F, g, out, *args, **params)
-            if anomaly:
-                _check_grad(op, node, i, gi)
-            _accumulate(x, gi, grads, leaf_grads)
-
-
-def _accumulate(x: Tensor, g: Any, grads: dict, leaf_grads: dict) -> None:
-    key = id(x)
-    if x.grad_fn is None:
-        prev = leaf_grads.get(key)
-        leaf_grads[key] = (x, g if prev is None else prev[1] + g)
-    else:
-        prev = grads.get(key)
-        grads[key] = g if prev is None else prev + g
-
-
-def _summary(g: Any) -> np.ndarray | None:
-    arr = g.data if isinstance(g, Tensor) else g
-    return arr if arr.size <= SUMMARY_SIZE else None
-
-
-def _free(node: Node, t: Tensor) -> None:
-    """Drop the saved inputs (releasing intermediate arrays); keep the graph's skeleton."""
-    inputs = node.inputs
-    if inputs is None:
-        return
-    node.parents = tuple(x.grad_fn if x.grad_fn is not None else x
-                         for x in inputs if isinstance(x, Tensor))
-    node.shape = t.data.shape
-    node.dtype = t.data.dtype
-    node.inputs = None
+def _not_differentiable(node: Node, i: int) -> Any:
+    raise RuntimeError(
+        f"{node.op.name}: input {i} is not differentiable; pass it as a tensor without "
+        "requires_grad (or detach() it)"
+    )
 
 
 def _check_grad(op: Any, node: Node, i: int, gi: Any) -> None:
@@ -191,7 +240,7 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False,
     leaf_grads, _ = _run([tensor], [seed], retain_graph or create_graph, create_graph)
     for leaf, g in leaf_grads.values():
         if not isinstance(g, Tensor):
-            g = Tensor(g)
+            g = wrap(np.asarray(g))
         elif not create_graph:
             g = g.detach()
         leaf.grad = g if leaf.grad is None else _add_grads(leaf.grad, g, create_graph)

@@ -37,6 +37,14 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def softmax_and_logsumexp(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """softmax over the last axis and logsumexp over it, sharing one exponential."""
+    m = _finite_max(x, -1)
+    e = np.exp(x - m)
+    s = e.sum(axis=-1, keepdims=True)
+    return e / s, (np.log(s) + m)[..., 0]
+
+
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return x - logsumexp(x, axis=axis, keepdims=True)
 

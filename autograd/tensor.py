@@ -9,6 +9,7 @@ attached by ``autograd.ops`` from the op registry, so every op is declared exact
 from __future__ import annotations
 
 import traceback
+from itertools import count
 from typing import Any
 
 import numpy as np
@@ -18,10 +19,14 @@ from .mode import state
 _FLOATS = (np.float16, np.float32, np.float64)
 
 
+_next_seq = count().__next__
+
+
 class Node:
     """One recorded op application.
 
-    ``scope`` is the ``name_scope`` active when the op ran (an nn layer's name, or None).
+    ``seq`` numbers nodes in creation order, which the engine uses as its topological
+    order. ``scope`` is the ``name_scope`` active when the op ran (an nn layer's name, or None).
     ``inputs`` holds the input tensors (and raw constants) the derivative rules need; the
     engine sets it to ``None`` after backward unless ``retain_graph=True``, which releases
     the intermediate arrays. ``parents`` then keeps only the skeleton of the graph (the
@@ -30,17 +35,22 @@ class Node:
     """
 
     __slots__ = ("op", "inputs", "params", "parents", "origin", "order", "grad_summary",
-                 "shape", "dtype", "scope")
+                 "shape", "dtype", "scope", "seq")
 
     def __init__(self, op: Any, inputs: tuple, params: dict | None) -> None:
         self.op = op
         self.inputs = inputs
         self.params = params
         self.scope = state.scope
-        self.parents: tuple | None = None
-        self.origin: str | None = None
-        self.order: int | None = None
-        self.grad_summary: np.ndarray | None = None
+        # Creation order is a topological order: a node's inputs always exist before it.
+        self.seq = _next_seq()
+
+    def __getattr__(self, name: str) -> None:
+        # Slots filled later (parents, order, grad_summary, shape, dtype, origin) read as
+        # None until set; leaving them unset keeps node creation, the hot path, cheap.
+        if name in Node.__slots__:
+            return None
+        raise AttributeError(name)
 
     def __repr__(self) -> str:
         return f"<Node {self.op.name}>"
@@ -197,6 +207,17 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
 _new = object.__new__
 
 
+def wrap(data: np.ndarray) -> Tensor:
+    """A leaf Tensor around an existing array, skipping __init__'s conversions (hot path)."""
+    t = _new(Tensor)
+    t.data = data
+    t.grad = None
+    t.grad_fn = None
+    t.name = None
+    t.requires_grad = False
+    return t
+
+
 def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) -> Tensor:
     """Wrap ``data`` (already computed by ``op``'s forward) and record the node if needed.
 
@@ -209,7 +230,13 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) 
     if state.grad_enabled:
         for x in inputs:
             if isinstance(x, Tensor) and x.requires_grad:
-                node = Node(op, inputs, params)
+                # Node.__init__ spelled out: this runs once per recorded op.
+                node = _new(Node)
+                node.op = op
+                node.inputs = inputs
+                node.params = params
+                node.scope = state.scope
+                node.seq = _next_seq()
                 out.grad_fn = node
                 out.requires_grad = True
                 if state.anomaly:

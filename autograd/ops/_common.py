@@ -32,6 +32,9 @@ def const(v: Any, dtype: np.dtype) -> Any:
 
 def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
     """Apply a broadcasting binary op; either side may be a constant."""
+    ty = type(y)
+    if (ty is float or ty is int) and isinstance(x, Tensor):  # tensor <op> Python number
+        return apply(op, (x, y), fwd(x.data, y))
     if isinstance(x, Tensor):
         xd = x.data
         if isinstance(y, Tensor):

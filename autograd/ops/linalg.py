@@ -18,6 +18,8 @@ def _swap_last(F: Any, x: Any) -> Any:
 
 
 def _matmul_grad(F: Any, g: Any, a: Any, b: Any, wrt_a: bool) -> Any:
+    if len(a.shape) == 2 and len(b.shape) == 2:  # the common case, without reshaping
+        return F.matmul(g, b.T) if wrt_a else F.matmul(a.T, g)
     # Promote 1-d operands to matrices as numpy does, differentiate, then undo it.
     a_vec, b_vec = len(a.shape) == 1, len(b.shape) == 1
     a2 = F.reshape(a, (1,) + a.shape) if a_vec else a

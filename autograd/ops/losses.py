@@ -48,17 +48,40 @@ def _onehot_or_probs(F: Any, target: Any, logits: Any) -> Any:
     return target
 
 
-def _ce_logits_vjp(F: Any, g: Any, y: Any, z: Any, target: Any, reduction: str = "mean") -> Any:
+def _ce_logits_vjp(F: Any, g: Any, y: Any, z: Any, target: Any, reduction: str = "mean",
+                   probs: np.ndarray | None = None) -> Any:
     # d/dz_j of sum_j p_j (lse - z_j) = softmax_j * sum(p) - p_j; with one-hot labels this
     # is the seed's eq. 32, dJ/da_j = (1/n) sum_i (p_j(a_i) - y_ij).
+    if not F.recording and probs is not None:
+        return _ce_logits_grad_array(g, target, probs, reduction)
     p = _onehot_or_probs(F, target, z)
     gl = _per_item(F, g, z.shape[:-1], reduction)
     psum = F.sum(p, -1, True)
     return F.reshape(gl, gl.shape + (1,)) * (F.softmax(z, -1) * psum - p)
 
 
+def _ce_logits_grad_array(g: np.ndarray, target: np.ndarray, probs: np.ndarray,
+                          reduction: str) -> np.ndarray:
+    """The same gradient from the forward pass's softmax, in place: the training hot path."""
+    if target.dtype.kind in "iu":
+        d = probs.copy()
+        if d.ndim == 1:
+            d[target] -= 1
+        else:
+            d[np.arange(len(target)), target] -= 1
+    else:
+        d = probs * target.sum(axis=-1, keepdims=True) - target
+    if reduction == "none":
+        d *= g[..., None]
+    elif reduction == "mean":
+        d *= g * (1.0 / max(probs.size // probs.shape[-1], 1))
+    else:
+        d *= g
+    return d
+
+
 def _ce_target_vjp(F: Any, g: Any, y: Any, z: Any, target: Any,
-                   reduction: str = "mean") -> Any:
+                   reduction: str = "mean", probs: np.ndarray | None = None) -> Any:
     gl = _per_item(F, g, z.shape[:-1], reduction)
     return -F.reshape(gl, gl.shape + (1,)) * F.log_softmax(z, -1)
 
@@ -77,16 +100,17 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
         raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {z.shape}")
     tgt = target if isinstance(target, Tensor) else np.asarray(target)
     td = tgt.data if isinstance(tgt, Tensor) else tgt
-    lse = kernels.logsumexp(z.data, axis=-1)
+    probs, lse = kernels.softmax_and_logsumexp(z.data)
     n_classes = z.shape[-1]
     if td.dtype.kind in "iu":
         if td.shape != z.shape[:-1]:
             raise ValueError(f"cross_entropy: labels of shape {td.shape} do not match logits of "
                              f"shape {z.shape}; expected labels of shape {z.shape[:-1]}")
-        if td.size and (td.min() < 0 or td.max() >= n_classes):
+        # One comparison catches both ends: negative labels wrap to huge unsigned values.
+        if (td.astype(np.uint64, copy=False) >= n_classes).any():
             raise ValueError(f"cross_entropy: labels must lie in [0, {n_classes}) for "
                              f"{n_classes} classes, got values in [{td.min()}, {td.max()}]")
-        picked = np.take_along_axis(z.data, td[..., None], axis=-1)[..., 0]
+        picked = z.data[td] if z.ndim == 1 else z.data[np.arange(len(td)), td]
         per_item = lse - picked
         target_in = td
     elif td.dtype.kind == "f":
@@ -99,7 +123,8 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
         raise TypeError(f"cross_entropy: target must be integer labels or float probabilities, "
                         f"got dtype {td.dtype}")
     data = _reduce("cross_entropy", per_item.astype(z.dtype, copy=False), reduction)
-    return apply(cross_entropy.op, (z, target_in), data, {"reduction": reduction})
+    return apply(cross_entropy.op, (z, target_in), data,
+                 {"reduction": reduction, "probs": probs})
 
 
 def _ce_sample(d: Any) -> tuple[tuple, dict]:
