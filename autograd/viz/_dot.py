@@ -249,7 +249,8 @@ def render(graph: Graph, *, title: str, max_values: int, show_shape: bool | None
     summary = summary_text(graph)
     lines = [title] + ([state.caption] if state is not None and state.caption else [])
     lines += [summary] * bool(summary) + graph.notes
-    dot.attr(label="<" + "<BR ALIGN=\"LEFT\"/>".join(_e(t) for t in lines) + "<BR ALIGN=\"LEFT\"/>>")
+    br = '<BR ALIGN="LEFT"/>'
+    dot.attr(label="<" + br.join(_e(t) for t in lines) + br + ">")
     dot.summary = summary
     dot.order_kind = graph.order_kind
 

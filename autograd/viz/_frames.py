@@ -1,0 +1,252 @@
+"""The backward pass as a sequence of pictures, and the HTML page that steps through them.
+
+The pass is replayed here, not run by the engine: the engine's loop frees the graph and
+exposes no intermediate states. The replay walks the same order (reversed
+``topological_order``) and evaluates the same registered derivative rules with numpy, so
+the last frame's leaf gradients are exactly what ``backward()`` would accumulate. It
+writes nothing to the user's tensors, their ``.grad`` or the graph's Nodes.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..engine import topological_order
+from ..tensor import Tensor
+from . import _collapse
+from . import _format as fmt
+from ._dot import FrameState, GraphPicture, render
+from ._files import write_atomic
+from ._graph import Graph, build, local_derivative, named_tensors
+
+_FREED = ("backprop_frames(): the graph of this tensor was already freed by backward(); "
+          "build it again (run the forward pass) or call backward(retain_graph=True) first")
+
+
+def _seed(loss: Tensor, gradient: Any) -> np.ndarray:
+    if gradient is None:
+        if loss.size != 1:
+            raise ValueError(
+                f"backprop_frames(): loss has shape {loss.shape}, not a single value; pass "
+                f"gradient= (an array of shape {loss.shape}) or reduce it first (.sum())")
+        return np.ones_like(loss.data)
+    g = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
+                   dtype=loss.dtype)
+    if g.shape != loss.shape:
+        raise ValueError(f"backprop_frames(): gradient has shape {g.shape} but loss has "
+                         f"shape {loss.shape}; they must match")
+    return g
+
+
+def replay(loss: Tensor, seed: np.ndarray, graph: Graph) -> list[FrameState]:
+    """One ``FrameState`` per backward step, keyed by the vertices of ``graph``."""
+    out_key = {id(v.node): v.key for v in graph.vertices if v.role == "tensor" and v.node}
+    op_key = {id(v.node): v.key for v in graph.vertices if v.role == "op"}
+    leaf_key = {id(v.tensor): v.key for v in graph.vertices
+                if v.role == "tensor" and v.node is None}
+    labels = {v.key: v.label for v in graph.vertices if v.role == "op"}
+    consumers = Counter(e.src.key for e in graph.edges if e.dst.role == "op")
+    steps = list(reversed(topological_order([loss])))
+    grads: dict[str, np.ndarray] = {out_key[id(loss.grad_fn)]: seed}
+    complete: set[str] = set()
+    done: set[str] = set()
+    states = []
+    for k, t in enumerate(steps):
+        node = t.grad_fn
+        here, out = op_key[id(node)], out_key[id(node)]
+        g = grads[out]
+        complete.add(out)  # every consumer of t ran in an earlier step
+        active = {(here, out)}
+        for i, x in enumerate(node.inputs):
+            if not (isinstance(x, Tensor) and x.requires_grad):
+                continue
+            src = out_key[id(x.grad_fn)] if x.grad_fn is not None else leaf_key[id(x)]
+            gi = local_derivative(node, t.data, g, i)
+            grads[src] = gi if src not in grads else grads[src] + gi
+            active.add((src, here))
+            consumers[src] -= 1
+            if consumers[src] == 0:
+                complete.add(src)
+        done.add(here)
+        caption = (f"step {k + 1} of {len(steps)}: '{labels[here]}' receives the gradient "
+                   f"{_brief(g)} of its output and passes gradient × local derivative to "
+                   f"its inputs")
+        states.append(FrameState(k, dict(grads), set(complete), set(done), here, active,
+                                 caption=caption))
+    return states
+
+
+def _brief(g: np.ndarray) -> str:
+    return fmt.number(g.reshape(())) if g.size == 1 else f"(shape {fmt.shape_text(g.shape)})"
+
+
+def _stable_layout(states: list[FrameState], max_values: int) -> None:
+    """Give every frame the same text block size per gradient cell (monospace), so dot
+    lays out every frame identically and the slider does not make boxes jump."""
+    pad: dict[str, tuple[int, int]] = {}
+    for s in states:
+        for key, g in s.grads.items():
+            lines = fmt.array_lines(g, max_values)
+            n, w = pad.get(key, (1, 1))
+            pad[key] = (max(n, len(lines)), max(w, *(len(x) for x in lines)))
+    for s in states:
+        s.pad = pad
+
+
+def _onto_boxes(states: list[FrameState], graph: Graph) -> None:
+    """After collapsing, a module box stands for its members: it is 'current' while one
+    of its ops runs and 'done' once all of them ran."""
+    boxes = [v for v in graph.vertices if v.role in ("module", "omitted")]
+    where = {m.key: b.key for b in boxes for m in b.members}
+    for s in states:
+        for b in boxes:
+            ops = [m.key for m in b.members if m.role == "op"]
+            if ops and all(o in s.done for o in ops):
+                s.done.add(b.key)
+        s.current = where.get(s.current, s.current)
+        s.active = {(where.get(a, a), where.get(b, b)) for a, b in s.active}
+
+
+def make_frames(loss: Tensor, gradient: Any, draw_kwargs: dict) -> Frames:
+    if loss.grad_fn is None:
+        raise ValueError("backprop_frames(): loss is a leaf tensor (no op made it), so "
+                         "there is no backward pass to show; pass the result of a computation")
+    if loss.grad_fn.inputs is None:
+        raise RuntimeError(_FREED)
+    allowed = {"params", "module", "tensors", "collapse", "max_nodes", "max_values",
+               "derivatives", "show_shape", "legend", "title"}
+    unknown = set(draw_kwargs) - allowed
+    if unknown:
+        raise TypeError(f"backprop_frames(): unknown keyword(s) {sorted(unknown)}; "
+                        f"it takes gradient= and draw()'s {sorted(allowed)}")
+    kw = dict(draw_kwargs)
+    seed = _seed(loss, gradient)
+    names, param_ids, by_node = named_tensors(kw.pop("params", None), kw.pop("module", None),
+                                              kw.pop("tensors", None))
+    graph = build([loss], names, param_ids, by_node, kw.pop("derivatives", None))
+    states = replay(loss, seed, graph)
+    for v in graph.vertices:  # number the ops by the steps shown, whatever ran before
+        if v.role == "op":
+            v.order = next(s.step for s in states if s.current == v.key)
+    graph.order_kind = "planned"
+    _collapse.collapse_scopes(graph, _collapse.select(graph, kw.pop("collapse", False)))
+    _collapse.limit(graph, kw.pop("max_nodes", 150))
+    max_values = kw.pop("max_values", 16)
+    _stable_layout(states, max_values)
+    _onto_boxes(states, graph)
+    title = kw.pop("title", None) or "cygrad backward pass, step by step"
+    pictures = [render(graph, title=title, max_values=max_values, state=s,
+                       show_shape=kw.get("show_shape"), legend=kw.get("legend", True))
+                for s in states]
+    return Frames(pictures, [s.caption for s in states], title)
+
+
+class Frames(Sequence):
+    """The pictures of one backward pass (a sequence of ``GraphPicture``)."""
+
+    def __init__(self, pictures: list[GraphPicture], captions: list[str], title: str) -> None:
+        self.pictures = pictures
+        self.captions = captions
+        self.title = title
+        self._svgs: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self.pictures)
+
+    def __getitem__(self, i: Any) -> Any:
+        return self.pictures[i]
+
+    def svgs(self) -> list[str]:
+        """Each frame rendered to SVG text (rendered once, then reused)."""
+        if self._svgs is None:
+            self._svgs = [p.svg() for p in self.pictures]
+        return self._svgs
+
+    def save(self, directory: str | Path, format: str = "svg", html_page: bool = True,
+             prefix: str = "step") -> list[Path]:
+        """Write ``{prefix}_001.svg`` ... (or ``.png``) and ``backprop.html`` into
+        ``directory``; returns the paths written, the HTML page last."""
+        directory = Path(directory)
+        width = max(3, len(str(len(self))))
+        paths = []
+        for i, pic in enumerate(self.pictures):
+            path = directory / f"{prefix}_{i + 1:0{width}d}.{format}"
+            if format == "svg":
+                paths.append(write_atomic(path, self.svgs()[i]))
+            else:
+                paths.append(pic.save(path, format))
+        if html_page:
+            paths.append(write_atomic(directory / "backprop.html", self.html()))
+        return paths
+
+    def html(self) -> str:
+        """One self-contained page: every frame's SVG inline, a slider, buttons and arrow
+        keys to step; no network access, no external scripts."""
+        frames = "\n".join(
+            f'<figure class="frame" data-caption="{html.escape(c, quote=True)}">'
+            f"{_inline(svg)}</figure>" for svg, c in zip(self.svgs(), self.captions))
+        return _PAGE.format(title=html.escape(self.title), n=len(self), last=len(self) - 1,
+                            frames=frames)
+
+    def _repr_html_(self) -> str:
+        return self.html()
+
+
+def _inline(svg: str) -> str:
+    """SVG file text -> an element to embed in HTML (no XML prolog or doctype)."""
+    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
+    return re.sub(r"<!DOCTYPE[^>]*>", "", svg).strip()
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
+<style>
+body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; }}
+.controls {{ position: sticky; top: 0; background: #fff; padding: .5em 0; }}
+input[type=range] {{ width: 40em; max-width: 90%; vertical-align: middle; }}
+#caption {{ margin: .4em 0; color: #333; }}
+figure {{ margin: 0; }}
+figure svg {{ max-width: 100%; height: auto; }}
+</style></head>
+<body>
+<h1>{title}</h1>
+<div class="controls">
+<button id="prev" title="previous step (left arrow)">&#9664;</button>
+<input id="step" type="range" min="0" max="{last}" value="0" aria-label="backward step">
+<button id="next" title="next step (right arrow)">&#9654;</button>
+<span id="counter">{n} steps</span>
+<div id="caption"></div>
+</div>
+{frames}
+<script>
+(function () {{
+  var frames = document.querySelectorAll("figure.frame");
+  var slider = document.getElementById("step");
+  var counter = document.getElementById("counter");
+  var caption = document.getElementById("caption");
+  function show(i) {{
+    i = Math.max(0, Math.min(frames.length - 1, i));
+    for (var j = 0; j < frames.length; j++) frames[j].hidden = (j !== i);
+    slider.value = i;
+    counter.textContent = "step " + (i + 1) + " / " + frames.length;
+    caption.textContent = frames[i].getAttribute("data-caption");
+  }}
+  slider.addEventListener("input", function () {{ show(+slider.value); }});
+  document.getElementById("prev").onclick = function () {{ show(+slider.value - 1); }};
+  document.getElementById("next").onclick = function () {{ show(+slider.value + 1); }};
+  document.addEventListener("keydown", function (e) {{
+    if (e.key === "ArrowLeft") show(+slider.value - 1);
+    if (e.key === "ArrowRight") show(+slider.value + 1);
+  }});
+  show(0);
+}})();
+</script>
+</body></html>
+"""
