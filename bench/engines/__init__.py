@@ -1,0 +1,37 @@
+"""One module per engine, each exposing the same two functions.
+
+``version() -> str`` imports the engine's library (raising ImportError when it is not
+installed) and returns its version. ``build(case, data) -> Runner`` builds the case's model
+from the shared numpy ``data`` (see ``workloads.make_data``), or raises ``NotSupported``.
+
+A ``Runner`` has ``step()``, the timed unit of work, returning an engine-native handle, and
+``read(handle) -> (loss, grads)`` converting that handle to a float (None when the engine
+does not compute the loss on the way) and numpy arrays; ``read``
+runs only during the untimed correctness check, so conversion never costs time.
+Engine modules import their library lazily, so importing this package needs numpy only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+ENGINES = ("numpy", "cygrad", "torch", "mygrad", "hips", "micrograd")
+
+
+class NotSupported(Exception):
+    """The engine cannot express this workload (e.g. no second derivatives)."""
+
+
+@dataclass
+class Runner:
+    step: Callable[[], Any]
+    read: Callable[[Any], tuple[float | None, list[np.ndarray]]]
+    note: str = ""  # shown under the table, e.g. a setting the engine needed to finish
+
+
+def unsupported_kind(engine: str, kind: str) -> NotSupported:
+    return NotSupported(f"{engine} has no implementation of workload kind {kind!r}")
