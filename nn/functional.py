@@ -1,0 +1,155 @@
+"""Stateless forms of the layers and losses: ``nn.functional`` (PyTorch's name).
+
+Everything here is composed from autograd's public ops, so every function is
+differentiable (twice, where its ops are) without a hand-written backward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+import autograd as ag
+from autograd import leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+
+from ._util import as_rng
+
+__all__ = ["batch_norm", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy",
+           "dropout", "flatten", "huber_loss", "l1_penalty", "l2_penalty", "leaky_relu",
+           "linear", "log_softmax", "mse_loss", "relu", "sigmoid", "softmax", "tanh"]
+
+cross_entropy = ag.cross_entropy
+mse_loss = ag.mse_loss
+binary_cross_entropy_with_logits = ag.binary_cross_entropy_with_logits
+
+
+def linear(x: Any, weight: ag.Tensor, bias: ag.Tensor | None = None) -> ag.Tensor:
+    """x W^T + b: the seed's eq. 6 z = W x + b for a batch of row vectors x."""
+    out = x @ weight.T
+    return out if bias is None else out + bias
+
+
+def flatten(x: ag.Tensor, start_dim: int = 1) -> ag.Tensor:
+    """Merge all axes from ``start_dim`` on into one (the batch axis stays)."""
+    return x.reshape(x.shape[:start_dim] + (-1,))
+
+
+def dropout(x: ag.Tensor, p: float = 0.5, training: bool = True,
+            rng: Any = None) -> ag.Tensor:
+    """Zero each entry with probability ``p`` and scale the rest by 1/(1-p) (inverted
+    dropout), so evaluation needs no rescaling. Identity when not training or p == 0."""
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"dropout: p must lie in [0, 1), got {p}")
+    if not training or p == 0.0:
+        return x
+    keep = as_rng(rng).random(x.shape) >= p
+    return x * (keep / (1.0 - p)).astype(x.dtype)
+
+
+def _pair(v: Any, what: str) -> tuple[int, int]:
+    pair = (int(v), int(v)) if np.ndim(v) == 0 else tuple(int(a) for a in v)
+    if len(pair) != 2:
+        raise ValueError(f"conv2d: {what} must be an int or a pair, got {v!r}")
+    return pair  # type: ignore[return-value]
+
+
+def conv2d(x: ag.Tensor, weight: ag.Tensor, bias: ag.Tensor | None = None, stride: Any = 1,
+           padding: Any = 0) -> ag.Tensor:
+    """2-d cross-correlation (what deep learning calls convolution), PyTorch's layout.
+
+    x (N, C, H, W), weight (O, C, kh, kw), bias (O,) -> (N, O, H', W') with
+    H' = (H + 2 ph - kh) // sh + 1. Built as im2col: ``sliding_window`` gathers every
+    patch, and one batched matmul with the flattened kernels does the rest.
+    """
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
+    out_ch, in_ch, kh, kw = weight.shape
+    if ph or pw:
+        x = ag.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    cols = ag.sliding_window(x, (kh, kw), (sh, sw))  # (N, C, H', W', kh, kw)
+    n, _, oh, ow = cols.shape[:4]
+    # (N, C*kh*kw, H'*W'): the patch axes next to each other, matching weight's layout.
+    patches = cols.permute(0, 1, 4, 5, 2, 3).reshape(n, in_ch * kh * kw, oh * ow)
+    out = (weight.reshape(out_ch, in_ch * kh * kw) @ patches).reshape(n, out_ch, oh, ow)
+    return out if bias is None else out + bias.reshape(1, out_ch, 1, 1)
+
+
+def batch_norm(x: ag.Tensor, running_mean: ag.Tensor | None, running_var: ag.Tensor | None,
+               weight: ag.Tensor | None = None, bias: ag.Tensor | None = None,
+               training: bool = False, momentum: float = 0.1,
+               eps: float = 1e-5) -> ag.Tensor:
+    """Normalise each channel (axis 1) over the batch and spatial axes, then scale and shift.
+
+    Training uses the batch's mean and (biased) variance, and moves the running estimates
+    toward them in place: r <- (1 - momentum) r + momentum * batch (the variance unbiased,
+    as PyTorch). Evaluation uses the running estimates, so it is a fixed affine map.
+    """
+    axes = (0,) + tuple(range(2, x.ndim))
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if training:
+        mean = x.mean(axes, True)
+        centred = x - mean
+        var = (centred * centred).mean(axes, True)
+        if running_mean is not None and running_var is not None:
+            count = x.size // x.shape[1]
+            unbiased = var.data.reshape(-1) * (count / max(count - 1, 1))
+            running_mean.data *= 1.0 - momentum
+            running_mean.data += momentum * mean.data.reshape(-1)
+            running_var.data *= 1.0 - momentum
+            running_var.data += momentum * unbiased
+        out = centred / (var + eps).sqrt()
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm: evaluation needs running_mean and running_var")
+        scale = 1.0 / np.sqrt(running_var.data + eps)
+        out = (x - running_mean.data.reshape(shape)) * scale.reshape(shape).astype(x.dtype)
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    if bias is not None:
+        out = out + bias.reshape(shape)
+    return out
+
+
+def huber_loss(input: ag.Tensor, target: Any, delta: float = 1.0,  # noqa: A002
+               reduction: str = "mean") -> ag.Tensor:
+    """Huber loss: d^2/2 for |d| <= delta, delta (|d| - delta/2) beyond; d = input - target.
+
+    Written as q^2/2 + delta (|d| - q) with q = min(|d|, delta), which is smooth at |d| =
+    delta and differentiable everywhere (quadratic near 0, linear in the tails).
+    """
+    t = target.data if isinstance(target, ag.Tensor) else np.asarray(target)
+    if t.shape != input.shape:
+        raise ValueError(f"huber_loss: input shape {input.shape} and target shape {t.shape} "
+                         "must match; reshape one of them")
+    d = input - target
+    ad = d.abs()
+    q = ag.minimum(ad, delta)
+    per_item = 0.5 * q * q + delta * (ad - q)
+    if reduction == "mean":
+        return per_item.mean()
+    if reduction == "sum":
+        return per_item.sum()
+    if reduction == "none":
+        return per_item
+    raise ValueError(f"huber_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def l1_penalty(parameters: Iterable[ag.Tensor], weight: float = 1.0) -> ag.Tensor:
+    """weight * sum_p sum |p| (lasso): add to a loss to push weights to exactly zero."""
+    return weight * _total(p.abs().sum() for p in parameters)
+
+
+def l2_penalty(parameters: Iterable[ag.Tensor], weight: float = 1.0) -> ag.Tensor:
+    """weight * sum_p sum p^2 (ridge, weight decay as a loss term; gradient 2 weight p)."""
+    return weight * _total((p * p).sum() for p in parameters)
+
+
+def _total(terms: Iterable[ag.Tensor]) -> ag.Tensor:
+    total = None
+    for t in terms:
+        total = t if total is None else total + t
+    if total is None:
+        raise ValueError("penalty: no parameters given (an exhausted generator?); pass "
+                         "list(model.parameters())")
+    return total
