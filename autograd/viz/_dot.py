@@ -135,7 +135,7 @@ def _grad_cell(v: Vertex, graph: Graph, max_values: int, state: FrameState | Non
     if v.grad is not None:
         body = _mono(fmt.array_lines(v.grad, max_values), RED)
     else:
-        body = _small(v.grad_note or "none yet: run backward", MUTED)
+        body = _small(v.grad_note or "— (run backward)", MUTED)
     return f'<TD ALIGN="LEFT" BALIGN="LEFT">{head}<BR/>{body}</TD>'
 
 
@@ -168,11 +168,11 @@ def op_label(v: Vertex) -> str:
     return "<" + "<BR/>".join(parts) + ">"
 
 
-def module_label(v: Vertex, max_values: int) -> str:
+def module_label(v: Vertex) -> str:
     ops = [m for m in v.members if m.role == "op"]
     lines = [f"<B>{_e(v.label)}</B>"]
     names = sorted({m.label for m in ops})
-    lines.append(_small(f"{len(ops)} ops: " + " ".join(names)))
+    lines.append(_small(f"{len(ops)} op{'s' * (len(ops) != 1)}: " + " ".join(names)))
     for m in v.members:
         if m.role == "tensor" and m.node is None:
             name = m.name or m.kind
@@ -184,44 +184,46 @@ def module_label(v: Vertex, max_values: int) -> str:
             lines.append(_small(text, "#1b4332"))
     steps = sorted(m.order for m in ops if m.order is not None)
     if steps:
-        lines.append(f'<FONT POINT-SIZE="9" COLOR="{RED}">steps {steps[0] + 1}'
-                     f'–{steps[-1] + 1}</FONT>')
+        span = (f"step {steps[0] + 1}" if steps[0] == steps[-1]
+                else f"steps {steps[0] + 1}–{steps[-1] + 1}")
+        lines.append(f'<FONT POINT-SIZE="9" COLOR="{RED}">{span}</FONT>')
     return "<" + "<BR/>".join(lines) + ">"
 
 
 def legend_label(graph: Graph, show_shape: bool, frames: bool) -> str:
-    rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>legend</B></TD></TR>']
-
-    def row(swatch: str, text: str) -> None:
-        rows.append(f'<TR><TD BORDER="1" {swatch} WIDTH="18"> </TD>'
-                    f'<TD ALIGN="LEFT">{text}</TD></TR>')
-
+    """A compact grid of swatches, only for what this picture contains."""
+    entries: list[tuple[str, str]] = []  # (swatch cell attributes or text, explanation)
     kinds = {v.kind for v in graph.vertices if v.role == "tensor"}
     kinds |= {m.kind for v in graph.vertices for m in v.members if m.role == "tensor"}
-    for kind in (PARAMETER, LEAF, INPUT, OUTPUT, INTERMEDIATE):
-        if kind in kinds:
-            row(f'BGCOLOR="{FILL[kind]}"', _e(KIND_TEXT[kind]))
-    cells = ("[name] | shape dtype | value | grad" if show_shape
-             else "[name] | value | grad  (all tensors are float64 scalars)")
-    rows.append(f'<TR><TD></TD><TD ALIGN="LEFT">{_small("box: " + cells)}</TD></TR>')
+    entries += [(f'BGCOLOR="{FILL[k]}"', KIND_TEXT[k])
+                for k in (PARAMETER, LEAF, INPUT, OUTPUT, INTERMEDIATE) if k in kinds]
     if graph.ops():
-        when = {"actual": "as run by the last backward()",
-                "planned": "the order backward() will use"}.get(graph.order_kind or "", "")
-        row(f'BGCOLOR="{OP_FILL}"', _e(f"op; step n = backward step {when}".strip()))
-    if any(e.derivative is not None for e in graph.edges):
-        rows.append(f'<TR><TD><FONT COLOR="{RED}" POINT-SIZE="9">×d</FONT></TD>'
-                    f'<TD ALIGN="LEFT">{_e("edge: local derivative d out/d in;")}<BR/>'
-                    f'{_e("grad(in) += grad(out) × d  (chain rule)")}</TD></TR>')
+        when = {"actual": " (as the last backward() ran)",
+                "planned": " (the order backward() will use)"}.get(graph.order_kind or "", "")
+        entries.append((f'BGCOLOR="{OP_FILL}"', f"op; step n = backward step n{when}"))
     if any(v.role == "module" for v in graph.vertices):
-        row(f'BGCOLOR="{MODULE_FILL}"', _e("collapsed module (scope)"))
+        entries.append((f'BGCOLOR="{MODULE_FILL}"', "a collapsed module (scope) of ops"))
     if frames:
-        row(f'BGCOLOR="{PENDING}"', _e("gradient not computed yet"))
-        row(f'BGCOLOR="{OP_NOW}"', _e("op processed in this step"))
-        row(f'BGCOLOR="{OP_DONE}"', _e("op already processed"))
-        rows.append(f'<TR><TD><FONT COLOR="{PARTIAL}">g</FONT></TD><TD ALIGN="LEFT">'
-                    f'{_e("partial gradient: more paths still to add")}</TD></TR>')
-    return ('<<TABLE BORDER="1" COLOR="#999999" CELLBORDER="0" CELLSPACING="2" '
-            f'CELLPADDING="2">{"".join(rows)}</TABLE>>')
+        entries += [(f'BGCOLOR="{OP_NOW}"', "op processed in this step"),
+                    (f'BGCOLOR="{OP_DONE}"', "op already processed"),
+                    (f'BGCOLOR="{PENDING}"', "gradient not computed yet")]
+    rows = ['<TR><TD COLSPAN="6" ALIGN="LEFT"><B>legend</B>   ' + _small(
+        "box: " + ("name | shape dtype | value | grad" if show_shape else
+                   "name | value | grad (every tensor here is a float64 scalar)")) + "</TD></TR>"]
+    per_row = 3
+    for i in range(0, len(entries), per_row):
+        cells = "".join(f'<TD BORDER="1" {sw} FIXEDSIZE="TRUE" WIDTH="16" HEIGHT="11"></TD>'
+                        f'<TD ALIGN="LEFT">{_e(text)}</TD>' for sw, text in entries[i:i + per_row])
+        rows.append(f"<TR>{cells}</TR>")
+    notes = [f'<FONT COLOR="{RED}">grad</FONT> in red: the gradient d output / d this tensor']
+    if frames:
+        notes.append(f'<FONT COLOR="{PARTIAL}">orange</FONT>: partial, more paths still to add')
+    if any(e.derivative is not None for e in graph.edges):
+        notes.append(f'<FONT COLOR="{RED}">×d</FONT> on an edge: local derivative d out / d in; '
+                     "chain rule: grad(in) += grad(out) × d")
+    rows += [f'<TR><TD COLSPAN="6" ALIGN="LEFT">{n}</TD></TR>' for n in notes]
+    return ('<FONT POINT-SIZE="9"><TABLE ALIGN="LEFT" BORDER="1" COLOR="#999999" CELLBORDER="0" '
+            f'CELLSPACING="3" CELLPADDING="1">{"".join(rows)}</TABLE></FONT>')
 
 
 def summary_text(graph: Graph) -> str:
@@ -247,10 +249,17 @@ def render(graph: Graph, *, title: str, max_values: int, show_shape: bool | None
     dot.node_attr.update(fontname=FONT, fontsize="10")
     dot.edge_attr.update(fontname=FONT, fontsize="9", color="#777777", arrowsize="0.6")
     summary = summary_text(graph)
-    lines = [title] + ([state.caption] if state is not None and state.caption else [])
-    lines += [summary] * bool(summary) + graph.notes
-    br = '<BR ALIGN="LEFT"/>'
-    dot.attr(label="<" + br.join(_e(t) for t in lines) + br + ">")
+    lines = [f"<B>{_e(title)}</B>"]
+    if state is not None and state.caption:
+        lines.append(f'<FONT COLOR="{RED}">{_e(state.caption)}</FONT>')
+    lines += [_e(t) for t in [summary] * bool(summary) + graph.notes]
+    # Title, notes and legend form the graph's own label: a header that takes no column
+    # of the layout, so the first ops stay at the left edge.
+    header = "".join(f'<TR><TD ALIGN="LEFT">{t}</TD></TR>' for t in lines)
+    if legend:
+        header += (f'<TR><TD ALIGN="LEFT">{legend_label(graph, show_shape, state is not None)}'
+                   "</TD></TR>")
+    dot.attr(label=f'<<TABLE BORDER="0" CELLPADDING="1" CELLSPACING="2">{header}</TABLE>>')
     dot.summary = summary
     dot.order_kind = graph.order_kind
 
@@ -265,15 +274,11 @@ def render(graph: Graph, *, title: str, max_values: int, show_shape: bool | None
     for e in graph.edges:
         attrs: dict[str, str] = {}
         if e.derivative is not None:
-            attrs.update(label=f"×{fmt.number(e.derivative)}", fontcolor=RED)
+            d = fmt.number(e.derivative)
+            attrs.update(label=f"×({d})" if d.startswith("-") else f"×{d}", fontcolor=RED)
         if state is not None and (e.src.key, e.dst.key) in state.active:
             attrs.update(color=RED, penwidth="2")
         dot.edge(e.src.key, e.dst.key, **attrs)
-    if legend:
-        with dot.subgraph(name="cluster_legend") as c:
-            c.attr(label="", style="invis")
-            c.node("legend", legend_label(graph, show_shape, state is not None),
-                   shape="plain", fontsize="9")
     return dot
 
 
@@ -318,7 +323,7 @@ def _node(dot: Any, v: Vertex, graph: Graph, max_values: int, show_shape: bool,
         dot.node(v.key, " ".join(fmt.array_lines(v.value, 8)), shape="plaintext",
                  fontsize="9", fontcolor=MUTED)
     elif v.role == "module":
-        dot.node(v.key, module_label(v, 0), shape="box3d", style="filled",
+        dot.node(v.key, module_label(v), shape="box3d", style="filled", margin="0.12,0.08",
                  fillcolor=MODULE_FILL)
     else:
         dot.node(v.key, f"… {v.label}\n(raise max_nodes to see them)", shape="note",

@@ -29,9 +29,13 @@ def array_lines(a: np.ndarray, max_values: int) -> list[str]:
     if a.size == 0:
         return ["(empty)"]
     if a.size <= max_values:
-        with np.printoptions(precision=PRECISION - 1, suppress=True, floatmode="maxprec",
-                             linewidth=64):
-            text = np.array2string(a, separator=" ")
+        kw: dict[str, Any] = {}
+        if a.dtype.kind == "f":
+            # 3 significant digits, right-aligned columns; tiny values stay visible as 1e-05
+            # rather than printing as a misleading "-0."
+            width = max(len(f"{v + 0.0:.{PRECISION - 1}g}") for v in a.flat)
+            kw["formatter"] = {"float_kind": lambda v: f"{v + 0.0:.{PRECISION - 1}g}".rjust(width)}
+        text = np.array2string(a, separator=" ", max_line_width=64, **kw)
         return [line.rstrip() for line in text.splitlines()]
     if a.dtype.kind in "fiu":
         return [f"min {number(a.min())}", f"mean {number(a.mean())}",

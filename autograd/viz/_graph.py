@@ -231,8 +231,8 @@ def build(roots: list[Tensor], names: dict[int, str], param_ids: set[int],
         _local_derivatives(graph)
     if any(v.role == "tensor" and v.node is not None and v.value is None for v in tensors):
         graph.notes.append(
-            "values of intermediate results were freed by backward(); draw before backward, "
-            "pass them in tensors=[...], or use backward(retain_graph=True) to see them")
+            "backward() freed the values of intermediate results: to see them, draw before "
+            "backward, name them in tensors=[...], or use backward(retain_graph=True)")
     return graph
 
 
