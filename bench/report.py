@@ -43,7 +43,7 @@ def table(title: str, rows: list[dict[str, Any]], per_op: int = 0) -> str:
                   f"{fmt_time(s['q1'])} .. {fmt_time(s['q3'])}",
                   f"{fmt_time(s['min'])} .. {fmt_time(s['max'])}", r["check"]]
         lines.append(cells)
-    widths = [max(len(head[i]), *(len(c[i]) for c in lines if len(c) == len(head)))
+    widths = [max(len(head[i]), *(len(c[i]) for c in lines if len(c) == len(head) or i < 2))
               for i in range(len(head))]
     out = [title, "  " + "  ".join(h.ljust(w) for h, w in zip(head, widths))]
     for cells in lines:
