@@ -83,7 +83,13 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
     anomaly = state.anomaly
 
     def send(node: Node, i: int, x: Tensor, gi: Any) -> None:
-        """Add the gradient ``gi`` for input ``i`` of ``node`` to what ``x`` has received."""
+        """Add the gradient ``gi`` for input ``i`` of ``node`` to what ``x`` has received,
+        first summing it over the axes broadcasting added: the one place where
+        broadcasting is undone, for every op with several inputs. (A one-input op's rule
+        already returns its input's shape.)"""
+        xshape = x.data.shape
+        if gi.shape != xshape:
+            gi = F.unbroadcast(gi, xshape)
         if anomaly:
             _check_grad(node.op, node, i, gi)
         key = id(x)

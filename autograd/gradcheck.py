@@ -81,6 +81,9 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
         return float(sum(np.sum(o.data * v) for o, v in zip(res, vs)))
 
     for i, (x, a) in enumerate(zip(checked, analytic_arrays)):
+        if np.shape(a) != x.shape:
+            raise GradcheckError(f"gradcheck: the gradient of input {i} has shape "
+                                 f"{np.shape(a)} but the input has shape {x.shape}")
         flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
         numeric = np.empty(flat.size)
         for j in range(flat.size):

@@ -1,7 +1,8 @@
 """Elementwise ops: arithmetic (broadcasting), activations, and their derivatives.
 
 Each op's forward and derivative stand side by side. ``g`` is the gradient of the op's
-output, ``y`` the output itself; ``F.unbroadcast`` undoes broadcasting for binary ops.
+output, ``y`` the output itself. A binary op's rule returns its gradient at the output's
+(broadcast) shape; the engine sums it back to each input's shape, in one place.
 """
 
 from __future__ import annotations
@@ -18,40 +19,40 @@ from ._common import as_tensor, binary, binary_sample, unary
 # -- arithmetic ------------------------------------------------------------------------
 
 
-@defop(lambda F, g, y, a, b: F.unbroadcast(g, a.shape),
-       lambda F, g, y, a, b: F.unbroadcast(g, b.shape),
+@defop(lambda F, g, y, a, b: g,
+       lambda F, g, y, a, b: g,
        sample=binary_sample(), label="+")
 def add(a: Any, b: Any) -> Tensor:
     """a + b, broadcasting."""
     return binary(add.op, a, b, np.add)
 
 
-@defop(lambda F, g, y, a, b: F.unbroadcast(g, a.shape),
-       lambda F, g, y, a, b: F.unbroadcast(-g, b.shape),
+@defop(lambda F, g, y, a, b: g,
+       lambda F, g, y, a, b: -g,
        sample=binary_sample(), label="-")
 def sub(a: Any, b: Any) -> Tensor:
     """a - b, broadcasting."""
     return binary(sub.op, a, b, np.subtract)
 
 
-@defop(lambda F, g, y, a, b: F.unbroadcast(g * b, a.shape),
-       lambda F, g, y, a, b: F.unbroadcast(g * a, b.shape),
+@defop(lambda F, g, y, a, b: g * b,
+       lambda F, g, y, a, b: g * a,
        sample=binary_sample(), label="*")
 def mul(a: Any, b: Any) -> Tensor:
     """a * b, broadcasting."""
     return binary(mul.op, a, b, np.multiply)
 
 
-@defop(lambda F, g, y, a, b: F.unbroadcast(g / b, a.shape),
-       lambda F, g, y, a, b: F.unbroadcast(-g * y / b, b.shape),
+@defop(lambda F, g, y, a, b: g / b,
+       lambda F, g, y, a, b: -g * y / b,
        sample=binary_sample("real", "nonzero"), label="/")
 def div(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting. d/db = -a/b^2 = -y/b."""
     return binary(div.op, a, b, np.true_divide)
 
 
-@defop(lambda F, g, y, a, b: F.unbroadcast(g * b * a ** (b - 1), a.shape),
-       lambda F, g, y, a, b: F.unbroadcast(g * y * F.log(a), b.shape),
+@defop(lambda F, g, y, a, b: g * b * a ** (b - 1),
+       lambda F, g, y, a, b: g * y * F.log(a),
        sample=binary_sample("positive", "real"), label="**")
 def pow(a: Any, b: Any) -> Tensor:
     """a ** b, broadcasting. d/da = b a^(b-1); d/db = a^b log a (needs a > 0)."""
@@ -74,16 +75,16 @@ def _tie_split(F: Any, g: Any, a: Any, b: Any, pick_a: bool) -> Any:
     return g * share.astype(np.result_type(ad, bd), copy=False)
 
 
-@defop(lambda F, g, y, a, b: F.unbroadcast(_tie_split(F, g, a, b, True), a.shape),
-       lambda F, g, y, a, b: F.unbroadcast(_tie_split(F, g, a, b, False), b.shape),
+@defop(lambda F, g, y, a, b: _tie_split(F, g, a, b, True),
+       lambda F, g, y, a, b: _tie_split(F, g, a, b, False),
        sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)))
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max(a, b). At ties each side gets half the gradient."""
     return binary(maximum.op, a, b, np.maximum)
 
 
-@defop(lambda F, g, y, a, b: F.unbroadcast(_tie_split(F, g, b, a, True), a.shape),
-       lambda F, g, y, a, b: F.unbroadcast(_tie_split(F, g, b, a, False), b.shape),
+@defop(lambda F, g, y, a, b: _tie_split(F, g, b, a, True),
+       lambda F, g, y, a, b: _tie_split(F, g, b, a, False),
        sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)))
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise min(a, b). At ties each side gets half the gradient."""
@@ -185,8 +186,8 @@ clamp = clip  # PyTorch's name
 
 
 @defop(None,
-       lambda F, g, y, c, a, b: F.unbroadcast(F.where(c, g, 0 * g), a.shape),
-       lambda F, g, y, c, a, b: F.unbroadcast(F.where(c, 0 * g, g), b.shape),
+       lambda F, g, y, c, a, b: F.where(c, g, 0 * g),
+       lambda F, g, y, c, a, b: F.where(c, 0 * g, g),
        sample=lambda d: _where_sample(d))
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """a where condition holds, else b (broadcasting all three)."""

@@ -32,9 +32,12 @@ def _matmul_grad(F: Any, g: Any, a: Any, b: Any, wrt_a: bool) -> Any:
         g2 = F.reshape(g, g.shape + (1,))
     else:
         g2 = g
+    # Batch axes that broadcasting added (and a promoted vector's unit axis) are summed
+    # away by the engine, which undoes broadcasting for every op in one place.
     if wrt_a:
-        return F.reshape(F.unbroadcast(F.matmul(g2, _swap_last(F, b2)), a2.shape), a.shape)
-    return F.reshape(F.unbroadcast(F.matmul(_swap_last(F, a2), g2), b2.shape), b.shape)
+        return F.matmul(g2, _swap_last(F, b2))
+    gb = F.matmul(_swap_last(F, a2), g2)
+    return F.reshape(gb, gb.shape[:-1]) if b_vec else gb
 
 
 @defop(lambda F, g, y, a, b: _matmul_grad(F, g, a, b, True),
