@@ -29,11 +29,10 @@ from typing import Any
 from checks import compare
 from engines import ENGINES
 from report import fmt_time, stats, table
+from worker import THREAD_VARS
 from workloads import BY_NAME, GROUPS, Case, select
 
 BENCH = Path(__file__).resolve().parent
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 
 
 class Worker:
