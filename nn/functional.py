@@ -42,6 +42,8 @@ def dropout(x: ag.Tensor, p: float = 0.5, training: bool = True,
     dropout), so evaluation needs no rescaling. Identity when not training or p == 0."""
     if not 0.0 <= p < 1.0:
         raise ValueError(f"dropout: p must lie in [0, 1), got {p}")
+    if not isinstance(x, ag.Tensor):
+        x = ag.Tensor(x)
     if not training or p == 0.0:
         return x
     keep = as_rng(rng).random(x.shape) >= p
