@@ -20,9 +20,11 @@ def softplus(x: np.ndarray) -> np.ndarray:
 
 
 def _finite_max(x: np.ndarray, axis: int | tuple | None) -> np.ndarray:
-    m = np.max(x, axis=axis, keepdims=True)
-    # An all -inf slice would give inf - inf = nan; shifting by 0 there is exact.
-    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    m = x.max(axis=axis, keepdims=True)
+    if not np.isfinite(m).all():
+        # An all -inf slice would give inf - inf = nan; shifting by 0 there is exact.
+        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
+    return m
 
 
 def logsumexp(x: np.ndarray, axis: int | tuple | None = None,

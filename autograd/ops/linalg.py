@@ -55,16 +55,16 @@ def matmul(a: Any, b: Any) -> Tensor:
         b = const(b, a.dtype)
     ad = a.data if isinstance(a, Tensor) else a
     bd = b.data if isinstance(b, Tensor) else b
-    if np.ndim(ad) == 0 or np.ndim(bd) == 0:
-        raise ValueError(f"matmul: operands must be at least 1-d, got shapes {np.shape(ad)} "
-                         f"and {np.shape(bd)}; use mul for scalars")
     try:
         data = np.matmul(ad, bd)
     except ValueError as e:
+        if ad.ndim == 0 or bd.ndim == 0:
+            raise ValueError(f"matmul: operands must be at least 1-d, got shapes {ad.shape} "
+                             f"and {bd.shape}; use mul for scalars") from e
         raise ValueError(
-            f"matmul: shapes {np.shape(ad)} and {np.shape(bd)} are not aligned: the last axis "
-            f"of the first ({np.shape(ad)[-1]}) must equal the "
-            f"{'only' if np.ndim(bd) == 1 else 'second-to-last'} axis of the second"
+            f"matmul: shapes {ad.shape} and {bd.shape} are not aligned: the last axis "
+            f"of the first ({ad.shape[-1]}) must equal the "
+            f"{'only' if bd.ndim == 1 else 'second-to-last'} axis of the second"
         ) from e
     return apply(matmul.op, (a, b), data)
 

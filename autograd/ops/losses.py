@@ -106,8 +106,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
         if td.shape != z.shape[:-1]:
             raise ValueError(f"cross_entropy: labels of shape {td.shape} do not match logits of "
                              f"shape {z.shape}; expected labels of shape {z.shape[:-1]}")
-        # One comparison catches both ends: negative labels wrap to huge unsigned values.
-        if (td.astype(np.uint64, copy=False) >= n_classes).any():
+        if td.size and (td.min() < 0 or td.max() >= n_classes):
             raise ValueError(f"cross_entropy: labels must lie in [0, {n_classes}) for "
                              f"{n_classes} classes, got values in [{td.min()}, {td.max()}]")
         picked = z.data[td] if z.ndim == 1 else z.data[np.arange(len(td)), td]

@@ -168,7 +168,9 @@ def op_label(v: Vertex) -> str:
     return "<" + "<BR/>".join(parts) + ">"
 
 
-def module_label(v: Vertex) -> str:
+def module_label(v: Vertex, state: FrameState | None) -> str:
+    """A collapsed scope: its ops, its parameters with the norm of their gradient (in a
+    frame: as accumulated so far, in a fixed-width slot so the layout stays put)."""
     ops = [m for m in v.members if m.role == "op"]
     lines = [f"<B>{_e(v.label)}</B>"]
     names = sorted({m.label for m in ops})
@@ -178,10 +180,13 @@ def module_label(v: Vertex) -> str:
             name = m.name or m.kind
             if name.startswith(v.label + "."):
                 name = name[len(v.label) + 1:]
-            text = f"{name} {fmt.shape_text(m.shape)}"
-            if m.grad is not None:
-                text += f"  |grad| {fmt.number(np.linalg.norm(m.grad))}"
-            lines.append(_small(text, "#1b4332"))
+            line = _small(f"{name} {fmt.shape_text(m.shape)}", "#1b4332")
+            g = m.grad if state is None else state.grads.get(m.key)
+            if g is not None or state is not None:
+                norm = "·" if g is None else fmt.number(np.linalg.norm(g))
+                color = RED if state is None or m.key in state.complete else PARTIAL
+                line += " " + _small("|grad|", RED) + " " + _mono([norm], color, (1, 10))
+            lines.append(line)
     steps = sorted(m.order for m in ops if m.order is not None)
     if steps:
         span = (f"step {steps[0] + 1}" if steps[0] == steps[-1]
@@ -323,8 +328,11 @@ def _node(dot: Any, v: Vertex, graph: Graph, max_values: int, show_shape: bool,
         dot.node(v.key, " ".join(fmt.array_lines(v.value, 8)), shape="plaintext",
                  fontsize="9", fontcolor=MUTED)
     elif v.role == "module":
-        dot.node(v.key, module_label(v), shape="box3d", style="filled", margin="0.12,0.08",
-                 fillcolor=MODULE_FILL)
+        fill = MODULE_FILL
+        if state is not None:
+            fill = OP_NOW if v.key == state.current else OP_DONE if v.key in state.done else fill
+        dot.node(v.key, module_label(v, state), shape="box3d", style="filled",
+                 margin="0.12,0.08", fillcolor=fill)
     else:
         dot.node(v.key, f"… {v.label}\n(raise max_nodes to see them)", shape="note",
                  style="filled", fillcolor=OMITTED_FILL, fontcolor=MUTED)
