@@ -91,6 +91,8 @@ class ReduceLROnPlateau:
         self.cooldown_left = 0
 
     def _improved(self, value: float) -> bool:
+        if math.isinf(self.best):  # the first value (inf * threshold would give nan)
+            return True
         if self.mode == "min":
             return value < self.best - abs(self.best) * self.threshold
         return value > self.best + abs(self.best) * self.threshold
