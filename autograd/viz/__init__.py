@@ -88,7 +88,7 @@ def draw(tensor: Tensor | Sequence[Tensor], *, params: Mapping[str, Tensor] | No
     in (seed eqs. 17-18). ``show_shape`` defaults to hiding shape/dtype when every tensor is
     a float64 scalar.
     """
-    from ._graph import build, named_tensors
+    from ._graph import add_local_derivatives, build, named_tensors
 
     roots = _roots(tensor, "draw()")
     if max_nodes < 2:
@@ -98,9 +98,10 @@ def draw(tensor: Tensor | Sequence[Tensor], *, params: Mapping[str, Tensor] | No
     from ._dot import render
 
     names, param_ids, by_node = named_tensors(params, module, tensors)
-    graph = build(roots, names, param_ids, by_node, derivatives)
+    graph = build(roots, names, param_ids, by_node)
     _collapse.collapse_scopes(graph, _collapse.select(graph, collapse))
     _collapse.limit(graph, max_nodes)
+    add_local_derivatives(graph, derivatives)
     return render(graph, title=title or _title(graph), max_values=max_values,
                   show_shape=show_shape, legend=legend)
 

@@ -24,7 +24,7 @@ from . import _collapse
 from . import _format as fmt
 from ._dot import FrameState, GraphPicture, render
 from ._files import write_atomic
-from ._graph import Graph, build, local_derivative, named_tensors
+from ._graph import Graph, add_local_derivatives, build, local_derivative, named_tensors
 
 _FREED = ("backprop_frames(): the graph of this tensor was already freed by backward(); "
           "build it again (run the forward pass) or call backward(retain_graph=True) first")
@@ -130,7 +130,7 @@ def make_frames(loss: Tensor, gradient: Any, draw_kwargs: dict) -> Frames:
     seed = _seed(loss, gradient)
     names, param_ids, by_node = named_tensors(kw.pop("params", None), kw.pop("module", None),
                                               kw.pop("tensors", None))
-    graph = build([loss], names, param_ids, by_node, kw.pop("derivatives", None))
+    graph = build([loss], names, param_ids, by_node)
     states = replay(loss, seed, graph)
     for v in graph.vertices:  # number the ops by the steps shown, whatever ran before
         if v.role == "op":
@@ -138,6 +138,7 @@ def make_frames(loss: Tensor, gradient: Any, draw_kwargs: dict) -> Frames:
     graph.order_kind = "planned"
     _collapse.collapse_scopes(graph, _collapse.select(graph, kw.pop("collapse", False)))
     _collapse.limit(graph, kw.pop("max_nodes", 150))
+    add_local_derivatives(graph, kw.pop("derivatives", None))
     max_values = kw.pop("max_values", 16)
     _stable_layout(states, max_values)
     _onto_boxes(states, graph)

@@ -13,6 +13,7 @@ have a place to be shown.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +55,7 @@ class Vertex:
 
     @property
     def size(self) -> int | None:
-        return None if self.shape is None else int(np.prod(self.shape, dtype=np.int64))
+        return None if self.shape is None else math.prod(self.shape)
 
 
 @dataclass(eq=False)
@@ -219,7 +220,7 @@ class _Builder:
 
 
 def build(roots: list[Tensor], names: dict[int, str], param_ids: set[int],
-          by_node: dict[int, Tensor], derivatives: bool | None) -> Graph:
+          by_node: dict[int, Tensor]) -> Graph:
     b = _Builder(names, param_ids, by_node)
     root_vs = b.walk(roots)
     tensors = [v for v in b.vertices if v.role == "tensor"]
@@ -227,8 +228,6 @@ def build(roots: list[Tensor], names: dict[int, str], param_ids: set[int],
     graph = Graph(b.vertices, b.edges, root_vs, None, scalar)
     _number_steps(graph, roots)
     _place_leaves(graph)
-    if derivatives or (derivatives is None and scalar):
-        _local_derivatives(graph)
     if any(v.role == "tensor" and v.node is not None and v.value is None for v in tensors):
         graph.notes.append(
             "backward() freed the values of intermediate results: to see them, draw before "
@@ -302,7 +301,11 @@ def local_derivative(node: Node, out: np.ndarray, g: np.ndarray, i: int) -> np.n
         return np.asarray(rule(numpy_backend, g, out, *args, **(node.params or {})))
 
 
-def _local_derivatives(graph: Graph) -> None:
+def add_local_derivatives(graph: Graph, derivatives: bool | None) -> None:
+    """Label the drawn edges with local derivatives (by default for scalar graphs). Run
+    after collapsing and limiting, so edges that are not drawn cost nothing."""
+    if not (derivatives or (derivatives is None and graph.scalar)):
+        return
     out_of = {e.src.key: e.dst for e in graph.edges if e.src.role == "op"}
     for e in graph.edges:
         node = e.dst.node
