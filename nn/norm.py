@@ -25,13 +25,13 @@ class _BatchNorm(Module):
         self.weight = Parameter(np.ones(num_features), dtype=dtype) if affine else None
         self.bias = Parameter(np.zeros(num_features), dtype=dtype) if affine else None
         self.track_running_stats = track_running_stats
+        self._dtype = np.dtype(dtype)
         if track_running_stats:
             self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
 
     def forward(self, x: Any) -> ag.Tensor:
-        x = layer_input(self, x, np.dtype(np.float64) if self.weight is None
-                        else self.weight.dtype)
+        x = layer_input(self, x, self._dtype)
         if x.ndim not in self._ndims or x.shape[1] != self.num_features:
             raise LayerInputError(self, f"expected input of shape {self._layout} with "
                                   f"C = {self.num_features}, got {x.shape}")
