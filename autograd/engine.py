@@ -183,6 +183,7 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                 data = t.data
                 node.shape = data.shape
                 node.dtype = data.dtype
+                node.value_summary = data if data.size <= SUMMARY_SIZE else None
                 node.inputs = None
                 node.params = None  # may hold forward caches (cross_entropy's softmax)
     finally:

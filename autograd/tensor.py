@@ -8,6 +8,7 @@ attached by ``autograd.ops`` from the op registry, so every op is declared exact
 
 from __future__ import annotations
 
+import os
 import traceback
 from itertools import count
 from typing import Any
@@ -30,12 +31,14 @@ class Node:
     ``inputs`` holds the input tensors (and raw constants) the derivative rules need; the
     engine sets it to ``None`` after backward unless ``retain_graph=True``, which releases
     the intermediate arrays. ``parents`` then keeps only the skeleton of the graph (the
-    input nodes and leaves), which is what pictures need. ``order`` and ``grad_summary``
-    are filled in by the engine so the backward pass can be drawn after it ran.
+    input nodes and leaves), which is what pictures need. ``order``, ``grad_summary`` and
+    ``value_summary`` (the output's value, when small) are filled in by the engine so the
+    backward pass can be drawn after it ran. ``params`` entries whose names start with an
+    underscore are forward caches for the derivative rule (not shown in pictures).
     """
 
     __slots__ = ("op", "inputs", "params", "parents", "origin", "order", "grad_summary",
-                 "shape", "dtype", "scope", "seq")
+                 "value_summary", "shape", "dtype", "scope", "seq")
 
     def __init__(self, op: Any, inputs: tuple, params: dict | None) -> None:
         self.op = op
@@ -247,10 +250,13 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) 
     return out
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _user_frame() -> str:
     """file:line of the innermost frame outside the autograd package (where the op was called)."""
     for frame in reversed(traceback.extract_stack()[:-2]):
-        if "/autograd/" not in frame.filename.replace("\\", "/"):
+        if not os.path.abspath(frame.filename).startswith(_PACKAGE_DIR):
             return f"{frame.filename}:{frame.lineno}"
     return "<unknown>"
 

@@ -49,11 +49,11 @@ def _onehot_or_probs(F: Any, target: Any, logits: Any) -> Any:
 
 
 def _ce_logits_vjp(F: Any, g: Any, y: Any, z: Any, target: Any, reduction: str = "mean",
-                   probs: np.ndarray | None = None) -> Any:
+                   _softmax: np.ndarray | None = None) -> Any:
     # d/dz_j of sum_j p_j (lse - z_j) = softmax_j * sum(p) - p_j; with one-hot labels this
     # is the seed's eq. 32, dJ/da_j = (1/n) sum_i (p_j(a_i) - y_ij).
-    if not F.recording and probs is not None:
-        return _ce_logits_grad_array(g, target, probs, reduction)
+    if not F.recording and _softmax is not None:
+        return _ce_logits_grad_array(g, target, _softmax, reduction)
     p = _onehot_or_probs(F, target, z)
     gl = _per_item(F, g, z.shape[:-1], reduction)
     psum = F.sum(p, -1, True)
@@ -81,7 +81,7 @@ def _ce_logits_grad_array(g: np.ndarray, target: np.ndarray, probs: np.ndarray,
 
 
 def _ce_target_vjp(F: Any, g: Any, y: Any, z: Any, target: Any,
-                   reduction: str = "mean", probs: np.ndarray | None = None) -> Any:
+                   reduction: str = "mean", _softmax: np.ndarray | None = None) -> Any:
     gl = _per_item(F, g, z.shape[:-1], reduction)
     return -F.reshape(gl, gl.shape + (1,)) * F.log_softmax(z, -1)
 
@@ -123,7 +123,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
                         f"got dtype {td.dtype}")
     data = _reduce("cross_entropy", per_item.astype(z.dtype, copy=False), reduction)
     return apply(cross_entropy.op, (z, target_in), data,
-                 {"reduction": reduction, "probs": probs})
+                 {"reduction": reduction, "_softmax": probs})
 
 
 def _ce_sample(d: Any) -> tuple[tuple, dict]:

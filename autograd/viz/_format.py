@@ -55,6 +55,8 @@ def param_text(params: dict | None, limit: int = 28) -> str:
         return ""
     parts = []
     for k, v in params.items():
+        if k.startswith("_"):  # a forward cache kept for the derivative rule, not a setting
+            continue
         if isinstance(v, np.ndarray):
             v = f"array{shape_text(v.shape)}"
         s = f"{k}={v}"

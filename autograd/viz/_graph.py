@@ -177,7 +177,7 @@ class _Builder:
                 v.tensor, v.value, v.shape, v.dtype = t, t.data, t.shape, t.dtype
                 v.name = self.names.get(id(t), t.name)
             else:
-                v.shape, v.dtype = node.shape, node.dtype
+                v.shape, v.dtype, v.value = node.shape, node.dtype, node.value_summary
             v.grad = node.grad_summary
             if v.grad is None and node.order is not None:
                 v.grad_note = "not kept (> 64 values)"

@@ -1,0 +1,187 @@
+"""backward(), grad(), higher order, grad modes, graph release, anomaly detection."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import autograd as ag
+from autograd.testing import arrays, shapes
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3.0).sum().backward()
+    (x * x).sum().backward()
+    assert np.array_equal(x.grad.data, [3.0 + 2.0, 3.0 + 4.0])
+
+
+def test_non_scalar_backward_needs_gradient():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    with pytest.raises(RuntimeError, match=r"only for a scalar output.*shape \(2,\)"):
+        y.backward()
+    y.backward(gradient=np.array([1.0, 10.0]))
+    assert np.array_equal(x.grad.data, [2.0, 20.0])
+
+
+def test_second_backward_through_freed_graph_says_retain_graph():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.tanh() * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    y = (x.tanh() * x).sum()
+    y.backward(retain_graph=True)
+    first = x.grad.data.copy()
+    y.backward()
+    assert np.allclose(x.grad.data, 2 * first)
+
+
+def test_backward_without_graph_is_an_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        ag.tensor([1.0]).sum().backward()
+
+
+def test_grad_returns_without_touching_dot_grad():
+    x = ag.tensor([1.0, 2.0], requires_grad=True)
+    h = x * x
+    y = h.sum()
+    gx, gh = ag.grad(y, [x, h])
+    assert x.grad is None
+    assert np.array_equal(gx.data, [2.0, 4.0]) and np.array_equal(gh.data, [1.0, 1.0])
+
+
+def test_grad_unused_input():
+    x = ag.tensor([1.0], requires_grad=True)
+    z = ag.tensor([1.0], requires_grad=True)
+    y = (x * 2.0).sum()
+    with pytest.raises(RuntimeError, match="allow_unused=True"):
+        ag.grad(y, [x, z], retain_graph=True)
+    gx, gz = ag.grad(y, [x, z], allow_unused=True)
+    assert gz is None and gx.item() == 2.0
+
+
+def test_hessian_vector_product_of_a_quadratic():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((4, 4))
+    A = A + A.T
+    x = ag.tensor(rng.standard_normal(4), requires_grad=True)
+    v = rng.standard_normal(4)
+    f = 0.5 * (x @ (ag.tensor(A) @ x))
+    (g,) = ag.grad(f, x, create_graph=True)
+    (hv,) = ag.grad((g * v).sum(), x)
+    assert np.allclose(hv.data, A @ v)
+
+
+def test_third_derivative_of_tanh():
+    x = ag.tensor(0.3, requires_grad=True)
+    y = x.tanh()
+    (d1,) = ag.grad(y, x, create_graph=True)
+    (d2,) = ag.grad(d1, x, create_graph=True)
+    (d3,) = ag.grad(d2, x)
+    t = np.tanh(0.3)
+    assert np.isclose(d1.item(), 1 - t**2)
+    assert np.isclose(d2.item(), -2 * t * (1 - t**2))
+    assert np.isclose(d3.item(), -2 * (1 - t**2) ** 2 + 4 * t**2 * (1 - t**2))
+
+
+def test_backward_create_graph_gives_differentiable_grads():
+    x = ag.tensor([0.5, -0.3], requires_grad=True)
+    (x.sigmoid().sum()).backward(create_graph=True)
+    assert x.grad.requires_grad
+    (hx,) = ag.grad(x.grad.sum(), x)
+    s = 1 / (1 + np.exp(-x.data))
+    assert np.allclose(hx.data, s * (1 - s) * (1 - 2 * s))
+
+
+def test_no_grad_and_enable_grad_as_context_and_decorator():
+    x = ag.tensor([1.0], requires_grad=True)
+    with ag.no_grad():
+        assert not (x * 2.0).requires_grad
+        with ag.enable_grad():
+            assert (x * 2.0).requires_grad
+
+    @ag.no_grad()
+    def f(t):
+        return t * 2.0
+
+    assert not f(x).requires_grad and ag.is_grad_enabled()
+
+
+def test_million_op_chain_backpropagates_without_recursion():
+    x = ag.tensor([0.5], requires_grad=True)
+    y = x
+    for _ in range(1_000_000):
+        y = y * 1.0000001
+    y.sum().backward()
+    assert np.isclose(x.grad.item(), 1.0000001 ** 1_000_000)
+
+
+def test_graph_memory_is_released_after_backward():
+    x = ag.tensor(np.ones(1000), requires_grad=True)
+    h = x.tanh()
+    alive = weakref.ref(h)
+    loss = (h * 2.0).sum()
+    del h
+    assert alive() is not None  # the graph holds it until backward
+    loss.backward()
+    gc.collect()
+    assert alive() is None
+
+
+def test_retained_graph_keeps_intermediates():
+    x = ag.tensor(np.ones(3), requires_grad=True)
+    h = x.tanh()
+    alive = weakref.ref(h)
+    loss = (h * 2.0).sum()
+    del h
+    loss.backward(retain_graph=True)
+    assert alive() is not None
+
+
+def test_topological_order_puts_inputs_first():
+    x = ag.tensor([1.0], requires_grad=True)
+    a = x * 2.0
+    b = a.tanh() + a
+    order = ag.topological_order([b])
+    pos = {id(t): i for i, t in enumerate(order)}
+    for t in order:
+        for p in t.grad_fn.inputs:
+            if isinstance(p, ag.Tensor) and p.grad_fn is not None:
+                assert pos[id(p)] < pos[id(t)]
+
+
+def test_detect_anomaly_names_op_and_line_in_forward():
+    x = ag.tensor([-1.0, 1.0], requires_grad=True)
+    with ag.detect_anomaly(), pytest.raises(FloatingPointError) as err:
+        with np.errstate(invalid="ignore"):
+            ag.sqrt(x)
+    assert "'sqrt'" in str(err.value) and "test_engine.py" in str(err.value)
+
+
+def test_detect_anomaly_names_op_in_backward():
+    x = ag.tensor([0.0, 1.0], requires_grad=True)
+    with ag.detect_anomaly():
+        y = ag.sqrt(x).sum()  # finite forward, infinite derivative at 0
+        with pytest.raises(FloatingPointError, match="backward of op 'sqrt'") as err, \
+                np.errstate(divide="ignore"):
+            y.backward()
+    assert "test_engine.py" in str(err.value)
+
+
+@given(arrays(shapes(min_dims=1, max_dims=2)))
+def test_backward_matches_grad(a):
+    x = ag.tensor(a, requires_grad=True)
+    y = (x.tanh() * x).sum()
+    (g,) = ag.grad(y, x, retain_graph=True)
+    y.backward()
+    assert np.allclose(g.data, x.grad.data)
