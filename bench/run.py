@@ -314,11 +314,22 @@ def print_physics(rec: dict[str, Any]) -> None:
         return
     timings = rec.get("timings")
     if isinstance(timings, dict):
-        for k, v in timings.items():
-            print(f"  {k:<50} {fmt_time(v) if isinstance(v, (int, float)) else v}")
+        # bench_physics.py writes {"benchmarks": [{"task": ..., "seconds...": ...}], ...};
+        # a flat {label: seconds} is shown the same way.
+        entries = timings.get("benchmarks", [timings])
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if not isinstance(entry, dict):
+                continue
+            if "task" in entry:
+                print(f"  {entry['task']}")
+            for k, v in entry.items():
+                if k != "task" and not isinstance(v, (list, dict)):
+                    shown = fmt_time(v) if "second" in k and isinstance(v, (int, float)) else v
+                    print(f"    {k:<28} {shown}")
     else:
         print("\n".join("  " + line for line in rec["output"].rstrip().splitlines()))
-    print(f"  (whole script: {fmt_time(rec['wall_seconds'])} wall)")
+    print(f"  (whole script: {fmt_time(rec['wall_seconds'])} wall, run as "
+          f"bench_physics.py {' '.join(rec['args'][:1]) or '(no options)'})")
 
 
 def write_json(path: str, obj: Any) -> None:
