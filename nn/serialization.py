@@ -8,13 +8,13 @@ touching the model, so a truncated or foreign file raises and the model is uncha
 
 from __future__ import annotations
 
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from autograd.io import atomic_write
 
 __all__ = ["CheckpointError", "load_state", "save_state"]
 
@@ -32,20 +32,7 @@ def save_state(model_or_state: Any, path: str | Path) -> Path:
         else dict(model_or_state)
     if _MARKER in state:
         raise ValueError(f"save_state: {_MARKER!r} is reserved")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{_MARKER: np.array(_VERSION)}, **state)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda fh: np.savez(fh, **{_MARKER: np.array(_VERSION)}, **state))
 
 
 def read_state(path: str | Path) -> dict[str, np.ndarray]:

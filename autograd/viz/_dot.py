@@ -15,9 +15,10 @@ from typing import Any
 import graphviz
 import numpy as np
 
+from ..io import atomic_write as write_atomic
 from . import _format as fmt
 from ._collapse import inside
-from ._files import INSTALL_HINT, GraphvizNotFoundError, write_atomic
+from ._files import INSTALL_HINT, GraphvizNotFoundError
 from ._graph import INPUT, INTERMEDIATE, LEAF, OUTPUT, PARAMETER, Graph, Vertex
 
 FILL = {

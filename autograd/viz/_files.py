@@ -1,10 +1,7 @@
-"""Writing pictures: atomic file writes and the one-line message when ``dot`` is missing."""
+"""Writing pictures: the one-line message when ``dot`` is missing (files are written with
+``autograd.io.atomic_write``)."""
 
 from __future__ import annotations
-
-import os
-import tempfile
-from pathlib import Path
 
 INSTALL_HINT = (
     "Graphviz's 'dot' program was not found, so the picture cannot be rendered (its DOT "
@@ -19,20 +16,3 @@ class GraphvizNotFoundError(RuntimeError):
     def __init__(self) -> None:
         super().__init__(INSTALL_HINT)
 
-
-def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same directory and
-    ``os.replace``, so a reader never sees a half-written picture."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path

@@ -19,11 +19,11 @@ from typing import Any
 import numpy as np
 
 from ..engine import topological_order
+from ..io import atomic_write as write_atomic
 from ..tensor import Tensor
 from . import _collapse
 from . import _format as fmt
 from ._dot import FrameState, GraphPicture, render
-from ._files import write_atomic
 from ._graph import Graph, add_local_derivatives, build, local_derivative, named_tensors
 
 _FREED = ("backprop_frames(): the graph of this tensor was already freed by backward(); "
