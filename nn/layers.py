@@ -58,8 +58,7 @@ class Linear(Module):
             raise LayerInputError(
                 self, f"expected input of shape (batch, {self.in_features}), got {x.shape}; "
                 f"the weight has shape {w.shape} (out_features, in_features)")
-        out = x @ w.T
-        return out if self.bias is None else out + self.bias
+        return ag.linear(x, w, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -33,7 +33,7 @@ from .elementwise import (
     tanh,
     where,
 )
-from .linalg import einsum, matmul
+from .linalg import einsum, linear, matmul
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum
 from .shape import (
@@ -50,12 +50,12 @@ from .shape import (
 from .window import fold_windows, pad, sliding_window
 
 __all__ = [
-    "abs", "add", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clip",
-    "concatenate", "cross_entropy", "div", "einsum", "exp", "getitem", "leaky_relu", "log",
-    "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
-    "mse_loss", "mul", "neg", "permute", "pow", "relu", "reshape", "scatter_add", "sigmoid",
-    "softmax", "softplus", "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where",
-    "fold_windows", "pad", "sliding_window",
+    "abs", "add", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp",
+    "clip", "concatenate", "cross_entropy", "div", "einsum", "exp", "fold_windows",
+    "getitem", "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "pad", "permute", "pow",
+    "relu", "reshape", "scatter_add", "sigmoid", "sliding_window", "softmax", "softplus",
+    "sqrt", "stack", "sub", "sum", "tanh", "transpose", "where",
 ]
 
 
@@ -79,12 +79,27 @@ def _t_reshape(self: Tensor, *shape: Any) -> Tensor:
     return reshape(self, _shape_args(shape))
 
 
+def _dim(op: str, dim: int, self: Tensor, extra: int = 0) -> int:
+    """``dim`` as a non-negative axis, checked first: wrapping an out-of-range dim with %
+    would silently pick another axis. ``extra`` = 1 for unsqueeze (it may name the new
+    last position); a 0-d tensor accepts 0 and -1, as in PyTorch."""
+    n = _larger(self.ndim + extra, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of shape "
+                         f"{self.shape}; expected a dim in [{-n}, {n})")
+    return dim % n
+
+
 def _t_transpose(self: Tensor, dim0: int | None = None, dim1: int | None = None) -> Tensor:
     """PyTorch's Tensor.transpose(dim0, dim1) swaps two axes; with no arguments, reverse."""
     if dim0 is None and dim1 is None:
         return transpose(self)
     if dim0 is None or dim1 is None:
         raise TypeError("transpose(dim0, dim1) takes two axes (or none, to reverse all)")
+    if self.ndim == 0:
+        _dim("transpose", dim0, self), _dim("transpose", dim1, self)
+        return transpose(self, ())
+    dim0, dim1 = _dim("transpose", dim0, self), _dim("transpose", dim1, self)
     axes = list(range(self.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return transpose(self, axes)
@@ -99,20 +114,20 @@ def _t_expand(self: Tensor, *shape: Any) -> Tensor:
 
 
 def _t_flatten(self: Tensor, start_dim: int = 0) -> Tensor:
-    start = start_dim % _larger(self.ndim, 1)
+    start = _dim("flatten", start_dim, self)
     return reshape(self, self.shape[:start] + (-1,))
 
 
 def _t_unsqueeze(self: Tensor, dim: int) -> Tensor:
-    dim = dim % (self.ndim + 1)
+    dim = _dim("unsqueeze", dim, self, extra=1)
     return reshape(self, self.shape[:dim] + (1,) + self.shape[dim:])
 
 
 def _t_squeeze(self: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         return reshape(self, tuple(s for s in self.shape if s != 1))
-    dim = dim % _larger(self.ndim, 1)
-    if self.shape[dim] != 1:
+    dim = _dim("squeeze", dim, self)
+    if self.ndim == 0 or self.shape[dim] != 1:
         return self
     return reshape(self, self.shape[:dim] + self.shape[dim + 1:])
 

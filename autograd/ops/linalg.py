@@ -8,7 +8,7 @@ import numpy as np
 
 from ..registry import defop
 from ..tensor import Tensor, apply
-from ._common import as_tensor, const
+from ._common import as_tensor, const, constants_as
 
 
 def _swap_last(F: Any, x: Any) -> Any:
@@ -123,7 +123,7 @@ def einsum(subscripts: str, *operands: Any) -> Tensor:
     The gradient for operand i is the einsum of the output gradient with the other
     operands, written to operand i's indices.
     """
-    ts = tuple(as_tensor(o) for o in operands)
+    ts = constants_as(operands)  # array operands take the tensors' float dtype
     ins, _ = _parse(subscripts, len(ts))
     for s, t in zip(ins, ts):
         if len(s) != t.ndim:
@@ -148,3 +148,45 @@ def _einsum_sample(d: Any) -> tuple[tuple, dict]:
     sizes = {c: d.integers(1, 3) for c in sorted(set(spec) - set(",->"))}
     ins = spec.split("->")[0].split(",")
     return (spec,) + tuple(d.array(tuple(sizes[c] for c in s)) for s in ins), {}
+
+
+def _linear_weight_grad(F: Any, g: Any, x: Any) -> Any:
+    if len(x.shape) == 2:
+        return F.matmul(g.T, x)
+    # Any leading batch axes: every row of x met every row of g.
+    rows_g = F.reshape(g, (-1, g.shape[-1]))
+    return F.matmul(rows_g.T, F.reshape(x, (-1, x.shape[-1])))
+
+
+@defop(lambda F, g, y, x, w, b=None: F.matmul(g, w),
+       lambda F, g, y, x, w, b=None: _linear_weight_grad(F, g, x),
+       lambda F, g, y, x, w, b=None: g,  # summed over the batch axes by the engine
+       sample=lambda d: _linear_sample(d))
+def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002
+    """x W^T + b in one op (PyTorch's ``F.linear``): the seed's eq. 6 z = W x + b for a
+    batch of row vectors. ``weight`` is (out_features, in_features), ``bias`` (out,).
+
+    One node instead of matmul, transpose and add, so a layer keeps no intermediate array
+    for backward: dx = g W, dW = g^T x, db = g summed over the batch.
+    """
+    x, w = as_tensor(input), as_tensor(weight)
+    if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
+        raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
+                         f"{w.shape}: the input's last axis must equal in_features "
+                         f"(weight.shape[1])")
+    data = x.data @ w.data.T
+    if bias is None:
+        return apply(linear.op, (x, w), data)
+    b = as_tensor(bias)
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"linear: bias of shape {b.shape} must have shape ({w.shape[0]},) "
+                         "(out_features)")
+    data += b.data  # data is a fresh array: adding in place saves an allocation
+    return apply(linear.op, (x, w, b), data)
+
+
+def _linear_sample(d: Any) -> tuple[tuple, dict]:
+    n_in, n_out = d.integers(1, 3), d.integers(1, 3)
+    lead = d.choice([(), (d.integers(1, 3),), (d.integers(1, 2), d.integers(1, 3))])
+    args = (d.array(lead + (n_in,)), d.array((n_out, n_in)))
+    return (args + (d.array((n_out,)),) if d.boolean() else args), {}
