@@ -21,13 +21,48 @@ def as_tensor(x: Any) -> Tensor:
 
 def const(v: Any, dtype: np.dtype) -> Any:
     """A non-tensor operand: Python scalars stay weak (keep float32 float32); arrays take
-    the tensor's floating dtype so a constant never silently promotes the result."""
-    if isinstance(v, (int, float, bool)):
+    the tensor's floating dtype so a constant never silently promotes the result.
+
+    numpy scalars become Python numbers: numpy treats ``np.float64(0.5)`` as strongly
+    typed (NEP 50), so ``x32 * np.float64(0.5)`` would otherwise be float64 with float64
+    gradients (``np.float64`` even passes ``isinstance(v, float)``)."""
+    t = type(v)
+    if t is float or t is int or t is bool:
         return v
+    if isinstance(v, np.generic) and v.dtype.kind in "fiub":
+        return v.item()
     arr = np.asarray(v)
     if dtype.kind == "f" and arr.dtype != dtype and arr.dtype.kind in "fiub":
         arr = arr.astype(dtype)
     return arr
+
+
+def match_float(x: Any, xd: Any, y: Any, yd: Any) -> tuple[Any, Any, Any, Any]:
+    """Two tensors of different dtypes: an integer or boolean one (which cannot require
+    grad) is a constant, so it takes the other's floating dtype instead of promoting it
+    (float32 * int64 is float64 in numpy). Float/float pairs promote as numpy does."""
+    xk, yk = xd.dtype.kind, yd.dtype.kind
+    if xk == "f" and yk in "iub":
+        y = yd = yd.astype(xd.dtype)
+    elif yk == "f" and xk in "iub":
+        x = xd = xd.astype(yd.dtype)
+    return x, xd, y, yd
+
+
+def constants_as(items: Any) -> tuple:
+    """Tensors for an op taking several operands (einsum, concatenate, stack): constants
+    (arrays, integer tensors) take the floating dtype of the float tensors among them."""
+    floats = [t.data.dtype for t in items if isinstance(t, Tensor) and t.data.dtype.kind == "f"]
+    if not floats:
+        return tuple(as_tensor(t) for t in items)
+    dtype = np.result_type(*floats)
+    out = []
+    for t in items:
+        if not isinstance(t, Tensor) or t.data.dtype.kind in "iub":
+            arr = np.asarray(t.data if isinstance(t, Tensor) else t)
+            t = Tensor(arr.astype(dtype) if arr.dtype.kind in "fiub" else arr)
+        out.append(t)
+    return tuple(out)
 
 
 def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
@@ -39,6 +74,8 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
         xd = x.data
         if isinstance(y, Tensor):
             yd = y.data
+            if yd.dtype is not xd.dtype:  # rare: an int/bool tensor used as a constant
+                x, xd, y, yd = match_float(x, xd, y, yd)
         else:
             y = yd = const(y, xd.dtype)
     elif isinstance(y, Tensor):

@@ -14,7 +14,7 @@ import numpy as np
 from .. import kernels
 from ..registry import defop
 from ..tensor import Tensor, apply
-from ._common import as_tensor, binary, binary_sample, unary
+from ._common import as_tensor, binary, binary_sample, const, unary
 
 # -- arithmetic ------------------------------------------------------------------------
 
@@ -51,11 +51,33 @@ def div(a: Any, b: Any) -> Tensor:
     return binary(div.op, a, b, np.true_divide)
 
 
-@defop(lambda F, g, y, a, b: g * b * a ** (b - 1),
-       lambda F, g, y, a, b: g * y * F.log(a),
-       sample=binary_sample("positive", "real"), label="**")
+def _pow_base_vjp(F: Any, g: Any, y: Any, a: Any, b: Any) -> Any:
+    # d/da a^b = b a^(b-1). At a = b = 0 that is 0 (a^0 is constant), but the formula
+    # gives 0 * 0^-1 = nan (x ** 0, features x ** arange(k) at x = 0), so raise a to the
+    # power 0 just there: 0 * 0^0 = 0. Elsewhere the formula, and its derivative in b,
+    # stand as they are.
+    zero = F.raw(b) == 0
+    if zero is False or (zero is not True and not zero.any()):
+        return g * b * a ** (b - 1)
+    zero = zero & (F.raw(a) == 0)
+    if isinstance(b, Tensor):  # recording with a differentiable exponent: keep b in it
+        e = F.where(zero, b * 0, b - 1)
+    else:
+        e = np.where(zero, 0, np.asarray(b) - 1).astype(F.raw(y).dtype, copy=False)
+    return g * b * a ** e
+
+
+def _pow_exponent_vjp(F: Any, g: Any, y: Any, a: Any, b: Any) -> Any:
+    # d/db a^b = a^b log a (needs a > 0). A Python-number base is logged in y's dtype:
+    # np.log(2.0) is a float64 numpy scalar, which would make 2.0 ** x32's gradient float64.
+    if not hasattr(a, "dtype"):
+        return g * y * np.log(np.asarray(a, dtype=F.raw(y).dtype))
+    return g * y * F.log(a)
+
+
+@defop(_pow_base_vjp, _pow_exponent_vjp, sample=binary_sample("positive", "real"), label="**")
 def pow(a: Any, b: Any) -> Tensor:
-    """a ** b, broadcasting. d/da = b a^(b-1); d/db = a^b log a (needs a > 0)."""
+    """a ** b, broadcasting. d/da = b a^(b-1) (0 where b = 0); d/db = a^b log a (a > 0)."""
     return binary(pow.op, a, b, np.power)
 
 
@@ -135,6 +157,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, negative_slope * x otherwise; derivative 1 or negative_slope."""
     x = as_tensor(x)
     xd = x.data
+    negative_slope = const(negative_slope, xd.dtype)  # a numpy scalar would promote float32
     return apply(leaky_relu.op, (x,), np.where(xd > 0, xd, xd * negative_slope),
                  {"negative_slope": negative_slope})
 
@@ -177,6 +200,9 @@ def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor: 
     x = as_tensor(x)
     if min is None and max is None:
         raise ValueError("clip: give min, max or both")
+    # numpy-scalar or float64-array bounds would promote a float32 tensor
+    min = None if min is None else const(min, x.dtype)  # noqa: A001
+    max = None if max is None else const(max, x.dtype)  # noqa: A001
     return apply(clip.op, (x,), np.clip(x.data, min, max), {"min": min, "max": max})
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from .. import kernels
 from ..registry import defop
 from ..tensor import Tensor, apply
-from ._common import as_tensor
+from ._common import as_tensor, constants_as
 
 
 def _shape_arg(shape: tuple) -> tuple:
@@ -48,7 +48,12 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
     """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose."""
     x = as_tensor(x)
     if axes is not None:
-        axes = tuple(int(a) % max(x.ndim, 1) for a in axes)
+        nd = x.ndim
+        for a in axes:
+            if not -nd <= a < nd:  # checked before wrapping: axis 3 of a 3-d tensor is no axis 0
+                raise ValueError(f"transpose: axis {a} is out of range for a tensor of shape "
+                                 f"{x.shape}; axes must lie in [{-nd}, {nd})")
+        axes = tuple(int(a) % nd for a in axes) if nd else tuple(axes)
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
                              f"{x.ndim} axes of a tensor of shape {x.shape}")
@@ -184,15 +189,13 @@ def _seq_sample(stacked: bool) -> Any:
 def _sequence(name: str, tensors: Sequence[Any]) -> tuple:
     if isinstance(tensors, Tensor) or not len(tensors):
         raise TypeError(f"{name}: pass a non-empty list of tensors, got {type(tensors)}")
-    ts = tuple(as_tensor(t) for t in tensors)
-    dtype = np.result_type(*[t.dtype for t in ts])
-    return ts, dtype
+    return constants_as(tensors)  # array items take the tensors' float dtype
 
 
 @defop(sample=_seq_sample(False), tags=("variadic",))
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
-    ts, _ = _sequence("concatenate", tensors)
+    ts = _sequence("concatenate", tensors)
     try:
         data = np.concatenate([t.data for t in ts], axis=axis)
     except (ValueError, np.exceptions.AxisError) as e:
@@ -204,7 +207,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 @defop(sample=_seq_sample(True), tags=("variadic",))
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis."""
-    ts, _ = _sequence("stack", tensors)
+    ts = _sequence("stack", tensors)
     try:
         data = np.stack([t.data for t in ts], axis=axis)
     except (ValueError, np.exceptions.AxisError) as e:
