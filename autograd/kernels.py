@@ -57,12 +57,13 @@ def normalize_axis(axis: int | tuple | list | None, ndim: int, op: str) -> tuple
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
+    n = max(ndim, 1)  # a 0-d tensor has one axis to name, as 0 or -1 (numpy's sum, torch)
     for a in axes:
-        if not -ndim <= a < max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -n <= a < n:
             raise ValueError(
                 f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions"
             )
-        out.append(int(a) % max(ndim, 1))
+        out.append(int(a) % n)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis}")
     return tuple(sorted(out))

@@ -24,8 +24,12 @@ def _count(shape: tuple[int, ...], axis: Axis) -> int:
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
-def _check_axis(op: str, x: Tensor, axis: Axis) -> None:
-    kernels.normalize_axis(axis, x.ndim, op)
+def _check_axis(op: str, x: Tensor, axis: Axis) -> Axis:
+    """Validate ``axis``; the axis to use, None for a 0-d tensor (numpy accepts 0 and -1
+    there only in some reductions and never as a tuple, but all name the same one element)."""
+    nd = x.data.ndim
+    kernels.normalize_axis(axis, nd, op)
+    return axis if nd else None
 
 
 @defop(lambda F, g, y, x, axis=None, keepdims=False:
@@ -34,7 +38,7 @@ def _check_axis(op: str, x: Tensor, axis: Axis) -> None:
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (all axes by default)."""
     x = as_tensor(x)
-    _check_axis("sum", x, axis)
+    axis = _check_axis("sum", x, axis)
     return apply(sum.op, (x,), np.sum(x.data, axis=axis, keepdims=keepdims),
                  {"axis": axis, "keepdims": keepdims})
 
@@ -45,7 +49,7 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes by default)."""
     x = as_tensor(x)
-    _check_axis("mean", x, axis)
+    axis = _check_axis("mean", x, axis)
     if x.size == 0:
         raise ValueError(f"mean: the tensor of shape {x.shape} is empty")
     return apply(mean.op, (x,), np.mean(x.data, axis=axis, keepdims=keepdims),
@@ -55,8 +59,9 @@ def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 def _extreme_share(F: Any, x: Any, y: Any, axis: Axis, keepdims: bool) -> np.ndarray:
     xd, yd = F.raw(x), F.raw(y)
     if not keepdims:
+        # reshape, not expand_dims: on a 0-d input axis 0 names no axis to restore
         axes = kernels.normalize_axis(axis, xd.ndim, "max")
-        yd = np.expand_dims(yd, axes)
+        yd = np.reshape(yd, tuple(1 if i in axes else s for i, s in enumerate(xd.shape)))
     hit = (xd == yd).astype(xd.dtype)
     return hit / np.sum(hit, axis=axis, keepdims=True)
 
@@ -71,7 +76,7 @@ def _extreme_vjp(F: Any, g: Any, y: Any, x: Any, axis: Axis = None,
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Maximum over ``axis``. Tied maxima share the gradient equally."""
     x = as_tensor(x)
-    _check_axis("max", x, axis)
+    axis = _check_axis("max", x, axis)
     if x.size == 0:
         raise ValueError(f"max: the tensor of shape {x.shape} is empty")
     return apply(max.op, (x,), np.max(x.data, axis=axis, keepdims=keepdims),
@@ -82,7 +87,7 @@ def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Minimum over ``axis``. Tied minima share the gradient equally."""
     x = as_tensor(x)
-    _check_axis("min", x, axis)
+    axis = _check_axis("min", x, axis)
     if x.size == 0:
         raise ValueError(f"min: the tensor of shape {x.shape} is empty")
     return apply(min.op, (x,), np.min(x.data, axis=axis, keepdims=keepdims),
@@ -99,7 +104,7 @@ def _lse_vjp(F: Any, g: Any, y: Any, x: Any, axis: Axis = None, keepdims: bool =
 def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``axis``, shifted by the maximum so it never overflows."""
     x = as_tensor(x)
-    _check_axis("logsumexp", x, axis)
+    axis = _check_axis("logsumexp", x, axis)
     return apply(logsumexp.op, (x,), kernels.logsumexp(x.data, axis, keepdims),
                  {"axis": axis, "keepdims": keepdims})
 
@@ -113,7 +118,7 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     is p * (g - sum(g p)).
     """
     x = as_tensor(x)
-    _check_axis("softmax", x, axis)
+    axis = _check_axis("softmax", x, axis)
     return apply(softmax.op, (x,), kernels.softmax(x.data, axis), {"axis": axis})
 
 
@@ -122,5 +127,5 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """log p_j = a_j - logsumexp(a), stable for any logits; gradient g - p sum(g)."""
     x = as_tensor(x)
-    _check_axis("log_softmax", x, axis)
+    axis = _check_axis("log_softmax", x, axis)
     return apply(log_softmax.op, (x,), kernels.log_softmax(x.data, axis), {"axis": axis})
