@@ -84,17 +84,18 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e-6,
         if np.shape(a) != x.shape:
             raise GradcheckError(f"gradcheck: the gradient of input {i} has shape "
                                  f"{np.shape(a)} but the input has shape {x.shape}")
-        flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
-        numeric = np.empty(flat.size)
-        for j in range(flat.size):
-            orig = flat[j]
-            flat[j] = orig + eps
+        # Perturb x.data itself, element by element: x.data.reshape(-1) would be a copy
+        # for a non-contiguous array (a transposed leaf), and perturbing it nothing.
+        data = x.data
+        numeric = np.empty(x.shape)
+        for j in np.ndindex(*x.shape):
+            orig = data[j]
+            data[j] = orig + eps
             plus = f()
-            flat[j] = orig - eps
+            data[j] = orig - eps
             minus = f()
-            flat[j] = orig
+            data[j] = orig
             numeric[j] = (plus - minus) / (2 * eps)
-        numeric = numeric.reshape(x.shape)
         bad = np.abs(a - numeric) > atol + rtol * np.abs(numeric)
         if bad.any():
             idx = tuple(int(k) for k in np.argwhere(bad)[0])
@@ -113,23 +114,45 @@ def gradgradcheck(fn: Callable[..., Any], inputs: Sequence[Any], eps: float = 1e
     """Check second derivatives: gradcheck of the gradient of ``sum(fn(*inputs) * v)``.
 
     The gradient is computed with ``create_graph=True``, so this verifies that the backward
-    pass is itself correctly differentiable (Hessian-vector products, grad of grad).
+    pass is itself correctly differentiable (Hessian-vector products, grad of grad). Like
+    PyTorch's, it differentiates with respect to the cotangent ``v`` too: inside a larger
+    graph the gradient reaching an op depends on the inputs, so a rule must be
+    differentiable in it, not only in the op's inputs. And the recorded backward's values
+    must equal the plain (numpy) backward's, which gradcheck alone never compares.
     """
     inputs = list(inputs)
-    _checked_inputs(inputs, "gradgradcheck")
+    checked = _checked_inputs(inputs, "gradgradcheck")
     rng = np.random.default_rng(seed + 1)
     with enable_grad():
         outs = _outputs(fn(*inputs))
     vs = [rng.standard_normal(o.shape) for o in outs]
+    n = len(inputs)
+    name = getattr(fn, "__name__", fn)
 
-    def first_derivative(*xs: Any) -> tuple:
+    def first_derivative(*args: Any) -> tuple:
+        xs, cotangents = args[:n], list(args[n:])
         ts = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
-        total = _weighted_sum(_outputs(fn(*xs)), vs)
+        total = _weighted_sum(_outputs(fn(*xs)), cotangents)
         if total is None:
             return tuple(Tensor(np.zeros(t.shape)) for t in ts)
         gs = grad(total, ts, create_graph=True, allow_unused=True)
         return tuple(Tensor(np.zeros(t.shape)) if g is None else g for t, g in zip(ts, gs))
 
-    first_derivative.__name__ = f"grad of {getattr(fn, '__name__', fn)!s}"
-    return gradcheck(first_derivative, inputs, eps=eps, atol=atol, rtol=rtol, seed=seed,
-                     raise_exception=raise_exception, _record=True)
+    first_derivative.__name__ = f"grad of {name!s}"
+    with enable_grad():
+        recorded = first_derivative(*inputs, *vs)
+        total = _weighted_sum(_outputs(fn(*inputs)), vs)
+        plain = (grad(total, checked, allow_unused=True) if total is not None
+                 else (None,) * len(checked))
+    for i, (x, r, p) in enumerate(zip(checked, recorded, plain)):
+        p = np.zeros(x.shape) if p is None else p.data
+        if r.shape != np.shape(p) or not np.allclose(r.data, p, rtol=1e-7, atol=1e-9):
+            msg = (f"gradgradcheck failed for {name!s}: the gradient of input {i} (shape "
+                   f"{x.shape}) recorded with create_graph=True differs from the plain "
+                   f"backward's: {r.data!r} vs {p!r}; the rule's Tensor-backend path is wrong")
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+    cotangents = [Tensor(v, requires_grad=True) for v in vs]
+    return gradcheck(first_derivative, inputs + cotangents, eps=eps, atol=atol, rtol=rtol,
+                     seed=seed, raise_exception=raise_exception, _record=True)
