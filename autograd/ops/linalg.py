@@ -169,7 +169,10 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002
     One node instead of matmul, transpose and add, so a layer keeps no intermediate array
     for backward: dx = g W, dW = g^T x, db = g summed over the batch.
     """
-    x, w = as_tensor(input), as_tensor(weight)
+    if isinstance(input, Tensor) and isinstance(weight, Tensor):
+        x, w = input, weight
+    else:  # an array weight (or input) takes the tensor's float dtype, as in matmul
+        x, w = constants_as((input, weight))
     if w.ndim != 2 or x.ndim == 0 or x.shape[-1] != w.shape[1]:
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{w.shape}: the input's last axis must equal in_features "
@@ -177,7 +180,7 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002
     data = x.data @ w.data.T
     if bias is None:
         return apply(linear.op, (x, w), data)
-    b = as_tensor(bias)
+    b = bias if isinstance(bias, Tensor) else Tensor(const(np.asarray(bias), data.dtype))
     if b.shape != (w.shape[0],):
         raise ValueError(f"linear: bias of shape {b.shape} must have shape ({w.shape[0]},) "
                          "(out_features)")
