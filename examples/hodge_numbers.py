@@ -101,7 +101,7 @@ class InceptionNet(nn.Module):
 
 
 def build_parser() -> Any:
-    p = common.parser(__doc__.split("\n\n")[0], "hodge_numbers")
+    p = common.parser(__doc__, "hodge_numbers")
     g = p.add_argument_group("data")
     g.add_argument("--cicy-list", type=Path,
                    default=common.DATA_ROOT / "cicy" / "cicy3o.json.gz",

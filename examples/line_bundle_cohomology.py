@@ -47,7 +47,7 @@ HEADLINE = "physics-classification"
 
 
 def build_parser() -> Any:
-    p = common.parser(__doc__.split("\n\n")[0], "line_bundle_cohomology")
+    p = common.parser(__doc__, "line_bundle_cohomology")
     g = p.add_argument_group("data")
     g.add_argument("--data", type=Path, default=common.DATA_ROOT / "line_bundle_cohomology",
                    help="folder with the tables <id>.csv (default: %(default)s)")

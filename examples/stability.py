@@ -58,8 +58,7 @@ MAX_PICTURE_POINTS = 4000  # scatter markers beyond this only clutter the pictur
 
 
 def build_parser() -> Any:
-    p = common.parser(__doc__.split("\n\n")[0], "stability")
-    p.epilog = "See the module docstring (python -c 'help(\"stability\")') for the story."
+    p = common.parser(__doc__, "stability")
     g = p.add_argument_group("problem")
     g.add_argument("--config", default=None,
                    help="CICY configuration as a JSON matrix with the dimension column first, "

@@ -46,7 +46,7 @@ AXES = ("depth", "width", "activation", "lr", "seed")
 
 
 def build_parser() -> Any:
-    p = common.parser(__doc__.split("\n\n")[0], "sweep")
+    p = common.parser(__doc__, "sweep")
     p.add_argument("--experiment", choices=EXPERIMENTS, default="stability",
                    help="which example script to run (default: %(default)s)")
     p.add_argument("--search", choices=("grid", "random"), default="grid",
