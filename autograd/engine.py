@@ -105,6 +105,9 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
 
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
+    # A recorded backward pass runs ops; their forward checks would blame an inner op
+    # ('div') for what is the backward of the op being differentiated, checked below.
+    state.anomaly = False
     step = 0
     try:
         while heap:
@@ -188,6 +191,7 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                 node.params = None  # may hold forward caches (cross_entropy's softmax)
     finally:
         state.grad_enabled = prev_mode
+        state.anomaly = anomaly
     return leaf_grads, captured
 
 
@@ -217,13 +221,15 @@ def _seed(t: Tensor, gradient: Any, who: str) -> Any:
                 "reduce the output first (e.g. .sum())"
             )
         return np.ones_like(t.data)
-    garr = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient,
-                                                                          dtype=t.data.dtype)
+    garr = gradient.data if isinstance(gradient, Tensor) else np.array(gradient,
+                                                                        dtype=t.data.dtype)
     if garr.shape != t.shape:
         raise ValueError(
             f"{who}: gradient has shape {garr.shape} but the output has shape {t.shape}; "
             "they must match"
         )
+    if isinstance(gradient, Tensor) and garr.dtype != t.data.dtype:
+        return garr.astype(t.data.dtype)
     return gradient if isinstance(gradient, Tensor) else garr
 
 
@@ -244,13 +250,24 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False,
     seed = _seed(tensor, gradient, "backward()")
     if create_graph and not isinstance(seed, Tensor):
         seed = Tensor(seed)
+    if not create_graph and isinstance(seed, Tensor):
+        seed = seed.data
     leaf_grads, _ = _run([tensor], [seed], retain_graph or create_graph, create_graph)
+    seen: set[int] = set()
     for leaf, g in leaf_grads.values():
-        if not isinstance(g, Tensor):
-            g = wrap(np.asarray(g))
-        elif not create_graph:
-            g = g.detach()
+        g = _own(g, seen) if not isinstance(g, Tensor) else g if create_graph else g.detach()
         leaf.grad = g if leaf.grad is None else _add_grads(leaf.grad, g, create_graph)
+
+
+def _own(g: Any, seen: set[int]) -> Tensor:
+    """A gradient array as a Tensor that owns its data: not a read-only broadcast view
+    (sum's rule returns one), not shared with another result (add's rule hands the same
+    array to both inputs). Fresh arrays, the common case, are not copied."""
+    g = np.asarray(g)
+    if g.base is not None or id(g) in seen or not g.flags.writeable:
+        g = g.copy()
+    seen.add(id(g))
+    return wrap(g)
 
 
 def _add_grads(a: Tensor, b: Tensor, create_graph: bool) -> Tensor:
@@ -271,7 +288,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
     """
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+    if not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs] * len(outs)
     if len(grad_outputs) != len(outs):
         raise ValueError(
@@ -289,11 +306,15 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             raise RuntimeError("grad(): an output does not require grad and has no graph")
         s = _seed(o, go, "grad()")
         roots.append(o)
-        seeds.append(Tensor(s) if create_graph and not isinstance(s, Tensor) else s)
+        if create_graph:
+            seeds.append(s if isinstance(s, Tensor) else Tensor(s))
+        else:
+            seeds.append(s.data if isinstance(s, Tensor) else s)
     retain = create_graph if retain_graph is None else retain_graph
     capture = {id(t) for t in ins if t.grad_fn is not None}
     leaf_grads, captured = _run(roots, seeds, retain, create_graph, capture)
     result: list[Tensor | None] = []
+    seen: set[int] = {id(s) for s in seeds}
     for i, t in enumerate(ins):
         if t.grad_fn is None:
             g = leaf_grads.get(id(t), (None, None))[1]
@@ -308,7 +329,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             result.append(None)
             continue
         if not isinstance(g, Tensor):
-            g = Tensor(g)
+            g = _own(g, seen)
         elif not create_graph:
             g = g.detach()
         result.append(g)

@@ -126,7 +126,7 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        return np.asarray(self.data, dtype=dtype)  # op results on 0-d data are numpy scalars
 
     def tolist(self) -> Any:
         return self.data.tolist()

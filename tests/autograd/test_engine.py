@@ -178,6 +178,16 @@ def test_detect_anomaly_names_op_in_backward():
     assert "test_engine.py" in str(err.value)
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_detect_anomaly_blames_the_op_being_differentiated(create_graph):
+    x = ag.tensor([0.0, 1.0], requires_grad=True)
+    with ag.detect_anomaly(), np.errstate(divide="ignore", invalid="ignore"):
+        y = ag.sqrt(x).sum()
+        with pytest.raises(FloatingPointError, match="backward of op 'sqrt'"):
+            ag.grad(y, x, create_graph=create_graph)
+    assert not ag.mode.state.anomaly  # restored on the way out
+
+
 @given(arrays(shapes(min_dims=1, max_dims=2)))
 def test_backward_matches_grad(a):
     x = ag.tensor(a, requires_grad=True)

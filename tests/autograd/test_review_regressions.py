@@ -2,7 +2,7 @@
 draw (0-d tensors, numpy scalar constants, out-of-range axes, exponent 0, non-contiguous
 leaves) and properties of gradients themselves (dtype, shape, independence).
 
-Tests marked ``xfail(strict=True)`` prove bugs in files this review may not edit
+Some of these first proved bugs in the engine as strict xfails; they pass since the fix
 (engine.py, tensor.py); they start passing, and so fail loudly, once the fix lands.
 """
 
@@ -81,8 +81,6 @@ def test_softmax_of_a_0d_tensor(op):
     assert x.grad.shape == () and x.grad.item() == 0.0
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.__array__ returns op results' numpy scalars "
-                   "(np.sum/np.exp of 0-d data are not ndarrays); fix: np.asarray in __array__")
 @pytest.mark.parametrize("make", [
     pytest.param(lambda x: x.sum(), id="sum"),
     pytest.param(lambda x: (x * x).mean(), id="mean"),
@@ -93,8 +91,6 @@ def test_numpy_can_convert_a_0d_op_result(make):
     assert np.asarray(loss).shape == () and np.isfinite(loss)
 
 
-@pytest.mark.xfail(strict=True, reason="a Tensor grad_outputs is used as a Tensor seed in the "
-                   "numpy backward; np.where on it hits Tensor.__array__ returning a scalar")
 @pytest.mark.parametrize("fn", [lambda x: ag.leaky_relu(x * 1.0),
                                 lambda x: ag.where(np.array(True), x * 2.0, x)])
 def test_tensor_grad_outputs_for_a_0d_output(fn):
@@ -164,8 +160,6 @@ def test_gradient_of_a_0d_max_keeps_the_0d_shape():
     assert x.grad.shape == ()
 
 
-@pytest.mark.xfail(strict=True, reason="engine.backward stores the reduction's read-only "
-                   "broadcast view as .grad; fix: copy non-writeable/aliased arrays")
 def test_leaf_grad_is_writable():
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     x.sum().backward()
@@ -173,8 +167,6 @@ def test_leaf_grad_is_writable():
     assert np.array_equal(x.grad.data, [0.5, 0.5])
 
 
-@pytest.mark.xfail(strict=True, reason="engine.backward stores add's gradient array for both "
-                   "leaves (and the user's seed array itself); fix: copy aliased arrays")
 def test_leaf_grads_do_not_alias_each_other_or_the_seed():
     a = ag.tensor([1.0, 2.0], requires_grad=True)
     b = ag.tensor([3.0, 4.0], requires_grad=True)
@@ -188,8 +180,6 @@ def test_leaf_grads_do_not_alias_each_other_or_the_seed():
     assert np.array_equal(c.grad.data, [1.0, 1.0])
 
 
-@pytest.mark.xfail(strict=True, reason="grad() treats an ndarray grad_outputs as a sequence of "
-                   "per-output cotangents; fix: wrap anything not a list/tuple")
 @pytest.mark.parametrize("cotangent", [np.array([1.0, 2.0]), np.array(2.0), 2.0])
 def test_grad_accepts_an_array_cotangent_for_one_output(cotangent):
     x = ag.tensor([1.0, 2.0], requires_grad=True)
@@ -198,8 +188,6 @@ def test_grad_accepts_an_array_cotangent_for_one_output(cotangent):
     assert np.allclose(g.data, 3.0 * np.broadcast_to(cotangent, (2,)))
 
 
-@pytest.mark.xfail(strict=True, reason="_seed casts array cotangents to the output dtype but "
-                   "not Tensor ones, so float32 leaves get float64 gradients")
 def test_tensor_cotangent_takes_the_output_dtype():
     x = _f32([1.0, 2.0])
     (g,) = ag.grad(x * 2.0, x, grad_outputs=ag.tensor([1.0, 1.0]))
