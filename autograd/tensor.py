@@ -166,6 +166,23 @@ class Tensor:
         """A new leaf sharing this tensor's data, cut from the graph."""
         return Tensor(self.data)
 
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy of a leaf: its data, grad and flags. Copying a tensor made by an op would
+        duplicate a node of the graph, so that is refused, as in PyTorch."""
+        if self.grad_fn is not None:
+            raise RuntimeError(
+                f"deepcopy of a tensor made by op '{self.grad_fn.op.name}' is not supported; "
+                "copy t.detach() instead (a leaf with the same data)"
+            )
+        new = type(self).__new__(type(self))
+        new.data = self.data.copy()
+        new.grad = None if self.grad is None else Tensor(self.grad.data.copy())
+        new.grad_fn = None
+        new.name = self.name
+        new.requires_grad = self.requires_grad
+        memo[id(self)] = new
+        return new
+
     def backward(self, gradient: Any = None, retain_graph: bool = False,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``engine.backward``)."""

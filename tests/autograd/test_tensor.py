@@ -145,3 +145,16 @@ def test_torch_style_shape_methods():
     assert x[:, :1].expand(2, 5, 4).shape == (2, 5, 4)
     y = ag.concatenate([x, x], axis=1)
     assert y.shape == (2, 6, 4) and ag.stack([x, x]).shape == (2, 2, 3, 4)
+
+
+def test_deepcopy_copies_leaves_and_refuses_graph_nodes():
+    import copy
+
+    x = ag.tensor([1.0, 2.0], requires_grad=True, name="x")
+    (x * x).sum().backward()
+    y = copy.deepcopy(x)
+    assert y.requires_grad and y.name == "x" and np.array_equal(y.grad.data, [2.0, 4.0])
+    y.data[0] = 5.0
+    assert x.data[0] == 1.0  # its own data
+    with pytest.raises(RuntimeError, match="detach"):
+        copy.deepcopy(x * 2.0)
