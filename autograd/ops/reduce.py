@@ -72,26 +72,25 @@ def _extreme_vjp(F: Any, g: Any, y: Any, x: Any, axis: Axis = None,
                                                                          keepdims)
 
 
+def _extreme(op: Any, reduce: Any, x: Any, axis: Axis, keepdims: bool) -> Tensor:
+    x = as_tensor(x)
+    axis = _check_axis(op.name, x, axis)
+    if x.size == 0:
+        raise ValueError(f"{op.name}: the tensor of shape {x.shape} is empty")
+    return apply(op, (x,), reduce(x.data, axis=axis, keepdims=keepdims),
+                 {"axis": axis, "keepdims": keepdims})
+
+
 @defop(_extreme_vjp, sample=reduction("distinct"), method="max")
 def max(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Maximum over ``axis``. Tied maxima share the gradient equally."""
-    x = as_tensor(x)
-    axis = _check_axis("max", x, axis)
-    if x.size == 0:
-        raise ValueError(f"max: the tensor of shape {x.shape} is empty")
-    return apply(max.op, (x,), np.max(x.data, axis=axis, keepdims=keepdims),
-                 {"axis": axis, "keepdims": keepdims})
+    return _extreme(max.op, np.max, x, axis, keepdims)
 
 
 @defop(_extreme_vjp, sample=reduction("distinct"), method="min")
 def min(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Minimum over ``axis``. Tied minima share the gradient equally."""
-    x = as_tensor(x)
-    axis = _check_axis("min", x, axis)
-    if x.size == 0:
-        raise ValueError(f"min: the tensor of shape {x.shape} is empty")
-    return apply(min.op, (x,), np.min(x.data, axis=axis, keepdims=keepdims),
-                 {"axis": axis, "keepdims": keepdims})
+    return _extreme(min.op, np.min, x, axis, keepdims)
 
 
 def _lse_vjp(F: Any, g: Any, y: Any, x: Any, axis: Axis = None, keepdims: bool = False) -> Any:

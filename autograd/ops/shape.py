@@ -192,28 +192,27 @@ def _sequence(name: str, tensors: Sequence[Any]) -> tuple:
     return constants_as(tensors)  # array items take the tensors' float dtype
 
 
+def _join(op: Any, join: Any, tensors: Sequence[Any], axis: int, must: str) -> Tensor:
+    ts = _sequence(op.name, tensors)
+    try:
+        data = join([t.data for t in ts], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as e:
+        raise ValueError(f"{op.name}: shapes {[t.shape for t in ts]} cannot be joined along "
+                         f"axis {axis}: {must}") from e
+    return apply(op, ts, data, {"axis": axis})
+
+
 @defop(sample=_seq_sample(False), tags=("variadic",))
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
-    ts = _sequence("concatenate", tensors)
-    try:
-        data = np.concatenate([t.data for t in ts], axis=axis)
-    except (ValueError, np.exceptions.AxisError) as e:
-        raise ValueError(f"concatenate: shapes {[t.shape for t in ts]} cannot be joined "
-                         f"along axis {axis}: all other dimensions must match") from e
-    return apply(concatenate.op, ts, data, {"axis": axis})
+    return _join(concatenate.op, np.concatenate, tensors, axis,
+                 "all other dimensions must match")
 
 
 @defop(sample=_seq_sample(True), tags=("variadic",))
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis."""
-    ts = _sequence("stack", tensors)
-    try:
-        data = np.stack([t.data for t in ts], axis=axis)
-    except (ValueError, np.exceptions.AxisError) as e:
-        raise ValueError(f"stack: shapes {[t.shape for t in ts]} cannot be stacked along "
-                         f"axis {axis}: all shapes must be equal") from e
-    return apply(stack.op, ts, data, {"axis": axis})
+    return _join(stack.op, np.stack, tensors, axis, "all shapes must be equal")
 
 
 concatenate.op.vjps = _Variadic(_concat_rule)  # type: ignore[attr-defined]
