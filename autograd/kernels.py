@@ -19,32 +19,41 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(x.dtype.type(0), x)
 
 
-def _finite_max(x: np.ndarray, axis: int | tuple | None) -> np.ndarray:
+def _finite_max(x: np.ndarray, axis: int | tuple | None) -> tuple[np.ndarray, bool]:
+    """The maximum over ``axis`` (kept), as the shift that makes exp safe, and whether it
+    was finite everywhere (the common case, which needs no special handling)."""
     m = x.max(axis=axis, keepdims=True)
-    if not np.isfinite(m).all():
-        # An all -inf slice would give inf - inf = nan; shifting by 0 there is exact.
-        m = np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False)
-    return m
+    if np.isfinite(m).all():
+        return m, True
+    # An all -inf slice would give inf - inf = nan; shifting by 0 there is exact.
+    return np.where(np.isfinite(m), m, 0).astype(x.dtype, copy=False), False
+
+
+def _log(s: np.ndarray, finite: bool) -> np.ndarray:
+    if finite:  # some entry of every slice equals its maximum, so s >= 1: no log(0)
+        return np.log(s)
+    with np.errstate(divide="ignore"):  # an all -inf slice: log(0) = -inf is the answer
+        return np.log(s)
 
 
 def logsumexp(x: np.ndarray, axis: int | tuple | None = None,
               keepdims: bool = False) -> np.ndarray:
-    m = _finite_max(x, axis)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    m, finite = _finite_max(x, axis)
+    out = _log(np.sum(np.exp(x - m), axis=axis, keepdims=True), finite) + m
     return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    e = np.exp(x - _finite_max(x, axis))
+    e = np.exp(x - _finite_max(x, axis)[0])
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
 def softmax_and_logsumexp(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """softmax over the last axis and logsumexp over it, sharing one exponential."""
-    m = _finite_max(x, -1)
+    m, finite = _finite_max(x, -1)
     e = np.exp(x - m)
     s = e.sum(axis=-1, keepdims=True)
-    return e / s, (np.log(s) + m)[..., 0]
+    return e / s, (_log(s, finite) + m)[..., 0]
 
 
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
