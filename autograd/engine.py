@@ -16,10 +16,7 @@ from typing import Any
 import numpy as np
 
 from .mode import state
-from .tensor import Node, Tensor, wrap
-
-# Arrays up to this size are kept on the freed graph so pictures can show them after backward.
-SUMMARY_SIZE = 64
+from .tensor import SUMMARY_SIZE, Node, Tensor, wrap
 
 _FREED = (
     "backward through a graph whose saved values were already freed: the first backward "
@@ -28,39 +25,58 @@ _FREED = (
 )
 
 
-def topological_order(roots: Sequence[Tensor]) -> list[Tensor]:
-    """Non-leaf tensors reachable from ``roots``, every tensor after all of its inputs.
+def _node_of(x: Any) -> Node | None:
+    """The node that produced an input entry (a Tensor, or a Node kept in its place)."""
+    if type(x) is Node:
+        return x
+    return x.grad_fn if isinstance(x, Tensor) else None
+
+
+def topological_order(roots: Sequence[Tensor]) -> list[Node]:
+    """The nodes reachable from ``roots``, every node after the nodes of its inputs.
 
     Nodes are numbered in creation order, and an op's inputs always exist before it, so
-    sorting the reachable tensors by that number is a topological order. The search uses
+    sorting the reachable nodes by that number is a topological order. The search uses
     an explicit stack, never recursion.
     """
-    found: dict[int, Tensor] = {}
-    stack = [r for r in roots if r.grad_fn is not None]
+    found: dict[int, Node] = {}
+    stack = [r.grad_fn for r in roots if r.grad_fn is not None]
     while stack:
-        t = stack.pop()
-        if id(t) in found:
+        node = stack.pop()
+        if id(node) in found:
             continue
-        found[id(t)] = t
-        inputs = t.grad_fn.inputs
-        if inputs is None:
+        found[id(node)] = node
+        if node.inputs is None:
             raise RuntimeError(_FREED)
-        for x in inputs:
-            if isinstance(x, Tensor) and x.grad_fn is not None and id(x) not in found:
-                stack.append(x)
-    return sorted(found.values(), key=lambda t: t.grad_fn.seq)
+        for x in node.inputs:
+            xnode = _node_of(x)
+            if xnode is not None and id(xnode) not in found:
+                stack.append(xnode)
+    return sorted(found.values(), key=lambda n: n.seq)
+
+
+def _as_output_tensor(node: Node) -> Tensor | None:
+    """The node's saved output as a Tensor made by the node (for a recorded backward)."""
+    if node.out is None:
+        return None
+    t = wrap(node.out)
+    t.grad_fn = node
+    t.requires_grad = True
+    return t
 
 
 def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
          create_graph: bool, capture: set[int] | None = None) -> tuple[dict, dict]:
     """Propagate ``root_grads`` back through the graph.
 
-    Tensors are taken from a heap in decreasing creation order: every consumer of a tensor
-    was created after it, so all of a tensor's gradient has arrived when it is popped. One
-    loop orders and propagates, with no recursion and no separate sorting pass.
+    Nodes are taken from a heap in decreasing creation order: every consumer of a value
+    was created after it, so all of a node's output gradient has arrived when it is
+    popped. One loop orders and propagates, with no recursion and no sorting pass.
+    Gradients of intermediate values are keyed by the node that made them, so it does not
+    matter which Tensor object (or a Node kept in its place) a consumer holds.
 
     Returns ``(leaf_grads, captured)``: ``leaf_grads`` maps id(leaf) -> (leaf, gradient);
-    ``captured`` maps id(non-leaf) -> gradient for the ids in ``capture``. Gradients are
+    ``captured`` maps id(node) -> gradient for the node ids in ``capture``. Gradients are
     arrays, or Tensors when ``create_graph``.
     """
     from .backend import numpy_backend, tensor_backend
@@ -68,40 +84,41 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
     F = tensor_backend if create_graph else numpy_backend
     grads: dict[int, Any] = {}
     leaf_grads: dict[int, tuple[Tensor, Any]] = {}
-    heap: list[tuple[int, Tensor]] = []
+    heap: list[tuple[int, Node]] = []
     for r, g in zip(roots, root_grads):
-        key = id(r)
-        if r.grad_fn is None:
-            prev = leaf_grads.get(key)
-            leaf_grads[key] = (r, g if prev is None else prev[1] + g)
-        elif key in grads:
-            grads[key] = grads[key] + g
+        node = r.grad_fn
+        if node is None:
+            prev = leaf_grads.get(id(r))
+            leaf_grads[id(r)] = (r, g if prev is None else prev[1] + g)
+        elif id(node) in grads:
+            grads[id(node)] = grads[id(node)] + g
         else:
-            grads[key] = g
-            heappush(heap, (-r.grad_fn.seq, r))
+            grads[id(node)] = g
+            heappush(heap, (-node.seq, node))
     captured: dict[int, Any] = {}
     anomaly = state.anomaly
 
-    def send(node: Node, i: int, x: Tensor, gi: Any) -> None:
-        """Add the gradient ``gi`` for input ``i`` of ``node`` to what ``x`` has received,
+    def send(node: Node, i: int, x: Any, gi: Any) -> None:
+        """Add ``gi``, the gradient for input ``i`` of ``node``, to what ``x`` has received,
         first summing it over the axes broadcasting added: the one place where
         broadcasting is undone, for every op with several inputs. (A one-input op's rule
         already returns its input's shape.)"""
-        xshape = x.data.shape
+        if type(x) is Node:
+            xnode, xshape = x, x.shape
+        else:
+            xnode, xshape = x.grad_fn, x.data.shape
         if gi.shape != xshape:
             gi = F.unbroadcast(gi, xshape)
         if anomaly:
             _check_grad(node.op, node, i, gi)
-        key = id(x)
-        xnode = x.grad_fn
         if xnode is None:
-            prev = leaf_grads.get(key)
-            leaf_grads[key] = (x, gi if prev is None else prev[1] + gi)
-        elif key in grads:
-            grads[key] = grads[key] + gi
+            prev = leaf_grads.get(id(x))
+            leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
+        elif id(xnode) in grads:
+            grads[id(xnode)] = grads[id(xnode)] + gi
         else:
-            grads[key] = gi
-            heappush(heap, (-xnode.seq, x))
+            grads[id(xnode)] = gi
+            heappush(heap, (-xnode.seq, xnode))
 
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
@@ -111,67 +128,58 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
     step = 0
     try:
         while heap:
-            t = heappop(heap)[1]
-            node = t.grad_fn
-            g = grads.pop(id(t))
-            if capture is not None and id(t) in capture:
-                captured[id(t)] = g
+            node = heappop(heap)[1]
+            g = grads.pop(id(node))
+            if capture is not None and id(node) in capture:
+                captured[id(node)] = g
             inputs = node.inputs
             if inputs is None:
                 raise RuntimeError(_FREED)
             params = node.params
             vjps = node.op.vjps
+            out = _as_output_tensor(node) if create_graph else node.out
             if len(inputs) == 1:
-                # One input: it must be a tensor that requires grad, or nothing was recorded.
+                # One input: it needs a gradient, or nothing would have been recorded.
                 x = inputs[0]
-                if create_graph:
-                    gi = vjps[0](F, g, t, x, **params) if params else vjps[0](F, g, t, x)
-                else:
-                    gi = (vjps[0](F, g, t.data, x.data, **params) if params
-                          else vjps[0](F, g, t.data, x.data))
+                arg = x if create_graph or type(x) is Node else x.data
+                gi = vjps[0](F, g, out, arg, **params) if params else vjps[0](F, g, out, arg)
                 # send(node, 0, x, gi) written out: one input is the commonest node.
                 if anomaly:
                     _check_grad(node.op, node, 0, gi)
-                xnode = x.grad_fn
-                key = id(x)
+                xnode = x if type(x) is Node else x.grad_fn
                 if xnode is None:
-                    prev = leaf_grads.get(key)
-                    leaf_grads[key] = (x, gi if prev is None else prev[1] + gi)
-                elif key in grads:
-                    grads[key] = grads[key] + gi
+                    prev = leaf_grads.get(id(x))
+                    leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
+                    parents = (x,)
                 else:
-                    grads[key] = gi
-                    heappush(heap, (-xnode.seq, x))
-                parents = (xnode or x,)
+                    parents = (xnode,)
+                    if id(xnode) in grads:
+                        grads[id(xnode)] = grads[id(xnode)] + gi
+                    else:
+                        grads[id(xnode)] = gi
+                        heappush(heap, (-xnode.seq, xnode))
             elif len(inputs) == 2:
                 parents = None
                 a, b = inputs
-                a_grad = isinstance(a, Tensor) and a.requires_grad
-                b_grad = isinstance(b, Tensor) and b.requires_grad
                 if create_graph:
-                    ad, bd, out = a, b, t
+                    ad, bd = a, b
                 else:
                     ad = a.data if isinstance(a, Tensor) else a
                     bd = b.data if isinstance(b, Tensor) else b
-                    out = t.data
-                if a_grad:
+                if type(a) is Node or (isinstance(a, Tensor) and a.requires_grad):
                     rule = vjps[0] or _not_differentiable(node, 0)
                     send(node, 0, a, rule(F, g, out, ad, bd, **params) if params
                          else rule(F, g, out, ad, bd))
-                if b_grad:
+                if type(b) is Node or (isinstance(b, Tensor) and b.requires_grad):
                     rule = vjps[1] or _not_differentiable(node, 1)
                     send(node, 1, b, rule(F, g, out, ad, bd, **params) if params
                          else rule(F, g, out, ad, bd))
             else:
                 parents = None
-                if create_graph:
-                    args = inputs
-                    out = t
-                else:
-                    args = [x.data if isinstance(x, Tensor) else x for x in inputs]
-                    out = t.data
+                args = inputs if create_graph else [
+                    x.data if isinstance(x, Tensor) else x for x in inputs]
                 for i, x in enumerate(inputs):
-                    if isinstance(x, Tensor) and x.requires_grad:
+                    if type(x) is Node or (isinstance(x, Tensor) and x.requires_grad):
                         rule = vjps[i] or _not_differentiable(node, i)
                         send(node, i, x, rule(F, g, out, *args, **params) if params
                              else rule(F, g, out, *args))
@@ -180,14 +188,12 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
             arr = g.data if create_graph else g
             node.grad_summary = arr if arr.size <= SUMMARY_SIZE else None
             if not retain_graph:
-                # Drop the saved inputs (releasing intermediate arrays), keep the skeleton.
-                node.parents = parents or tuple([x.grad_fn or x for x in inputs
-                                                 if isinstance(x, Tensor)])
-                data = t.data
-                node.shape = data.shape
-                node.dtype = data.dtype
-                node.value_summary = data if data.size <= SUMMARY_SIZE else None
+                # Drop the saved values (releasing their arrays), keep the skeleton.
+                node.parents = parents or tuple([
+                    x if type(x) is Node else x.grad_fn or x
+                    for x in inputs if isinstance(x, (Tensor, Node))])
                 node.inputs = None
+                node.out = None
                 node.params = None  # may hold forward caches (cross_entropy's softmax)
     finally:
         state.grad_enabled = prev_mode
@@ -311,7 +317,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         else:
             seeds.append(s.data if isinstance(s, Tensor) else s)
     retain = create_graph if retain_graph is None else retain_graph
-    capture = {id(t) for t in ins if t.grad_fn is not None}
+    capture = {id(t.grad_fn) for t in ins if t.grad_fn is not None}
     leaf_grads, captured = _run(roots, seeds, retain, create_graph, capture)
     result: list[Tensor | None] = []
     seen: set[int] = {id(s) for s in seeds}
@@ -319,7 +325,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
         if t.grad_fn is None:
             g = leaf_grads.get(id(t), (None, None))[1]
         else:
-            g = captured.get(id(t))
+            g = captured.get(id(t.grad_fn))
         if g is None:
             if not allow_unused:
                 raise RuntimeError(

@@ -31,6 +31,12 @@ class OpDef:
     of ``autograd.testing``, kept away from kinks and ties where the op has them.
     ``second_order``: whether tests also check the derivative of the backward pass.
     ``label``: the name shown in graph pictures.
+
+    ``saves`` and ``saves_out`` say what the rules read, so a node keeps nothing else
+    alive until backward (as PyTorch's saved tensors do): ``saves`` lists the inputs whose
+    values the rules use (``None``: all of them), and ``saves_out`` whether they use the
+    output ``y``. An input that is not saved reaches its rule as the Node that produced it,
+    which still has its ``shape`` and ``dtype``.
     """
 
     name: str
@@ -41,6 +47,8 @@ class OpDef:
     label: str = ""
     method: str | None = None
     tags: tuple[str, ...] = field(default_factory=tuple)
+    saves: tuple[int, ...] | None = None
+    saves_out: bool = True
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -51,7 +59,8 @@ REGISTRY: dict[str, OpDef] = {}
 
 def defop(*vjps: Rule | None, sample: Callable | None = None, second_order: bool = True,
           label: str = "", method: str | None = None, name: str | None = None,
-          tags: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+          tags: tuple[str, ...] = (), saves: tuple[int, ...] | None = None,
+          saves_out: bool = True) -> Callable[[Callable], Callable]:
     """Register the decorated public function as an op with the given derivative rules."""
 
     def register(fn: Callable) -> Callable:
@@ -59,7 +68,7 @@ def defop(*vjps: Rule | None, sample: Callable | None = None, second_order: bool
         if op_name in REGISTRY:
             raise ValueError(f"op {op_name!r} is registered twice; each op is declared once")
         op = OpDef(op_name, fn, tuple(vjps), sample, second_order, label or op_name,
-                   method, tuple(tags))
+                   method, tuple(tags), saves, saves_out)
         REGISTRY[op_name] = op
         fn.op = op  # type: ignore[attr-defined]
         return fn

@@ -21,24 +21,31 @@ _FLOATS = (np.float16, np.float32, np.float64)
 
 
 _next_seq = count().__next__
+# Outputs up to this size keep a copy on their node, so pictures can show them after the
+# tensor itself is gone.
+SUMMARY_SIZE = 64
 
 
 class Node:
     """One recorded op application.
 
+    ``inputs`` holds what the derivative rules read: the input tensors they use (and raw
+    constants), and, for inputs whose values they never read, the input's own Node (which
+    knows its ``shape`` and ``dtype``), so those arrays are not kept alive; ``out`` is the
+    output array when the rules read it. Leaves are always kept. The engine sets
+    ``inputs``/``out`` to ``None`` after backward unless ``retain_graph=True``;
+    ``parents`` then keeps the skeleton (input nodes and leaves) that pictures need.
     ``seq`` numbers nodes in creation order, which the engine uses as its topological
-    order. ``scope`` is the ``name_scope`` active when the op ran (an nn layer's name, or None).
-    ``inputs`` holds the input tensors (and raw constants) the derivative rules need; the
-    engine sets it to ``None`` after backward unless ``retain_graph=True``, which releases
-    the intermediate arrays. ``parents`` then keeps only the skeleton of the graph (the
-    input nodes and leaves), which is what pictures need. ``order``, ``grad_summary`` and
-    ``value_summary`` (the output's value, when small) are filled in by the engine so the
-    backward pass can be drawn after it ran. ``params`` entries whose names start with an
-    underscore are forward caches for the derivative rule (not shown in pictures).
+    order. ``scope`` is the ``name_scope`` active when the op ran (an nn layer's name, or
+    None). ``order`` and ``grad_summary`` (the gradient of the output, when small) are
+    filled in by the engine so the backward pass can be drawn after it ran;
+    ``value_summary`` is the output's value when small. ``params`` entries whose names
+    start with an underscore are forward caches for the derivative rule (not shown in
+    pictures).
     """
 
-    __slots__ = ("op", "inputs", "params", "parents", "origin", "order", "grad_summary",
-                 "value_summary", "shape", "dtype", "scope", "seq")
+    __slots__ = ("op", "inputs", "out", "params", "parents", "origin", "order",
+                 "grad_summary", "value_summary", "shape", "dtype", "scope", "seq", "name")
 
     def __init__(self, op: Any, inputs: tuple, params: dict | None) -> None:
         self.op = op
@@ -68,7 +75,7 @@ class Tensor:
     input's dtype. Only floating tensors can require grad.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_name", "__weakref__")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected ops
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
@@ -81,12 +88,25 @@ class Tensor:
         self.data = arr
         self.grad: Tensor | None = None
         self.grad_fn: Node | None = None
-        self.name = name
+        self._name = name
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
     # -- basic attributes -------------------------------------------------------------
+    @property
+    def name(self) -> str | None:
+        """A label for pictures. Naming a tensor made by an op names its node too, so the
+        picture keeps the name even where the graph holds only the node."""
+        return self._name
+
+    @name.setter
+    def name(self, value: str | None) -> None:
+        self._name = value
+        if self.grad_fn is not None:
+            self.grad_fn.name = value
+
+
     @property
     def shape(self) -> tuple[int, ...]:
         return self.data.shape
@@ -178,7 +198,7 @@ class Tensor:
         new.data = self.data.copy()
         new.grad = None if self.grad is None else Tensor(self.grad.data.copy())
         new.grad_fn = None
-        new.name = self.name
+        new._name = self._name
         new.requires_grad = self.requires_grad
         memo[id(self)] = new
         return new
@@ -233,7 +253,7 @@ def wrap(data: np.ndarray) -> Tensor:
     t.data = data
     t.grad = None
     t.grad_fn = None
-    t.name = None
+    t._name = None
     t.requires_grad = False
     return t
 
@@ -246,17 +266,29 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) 
     out = _new(Tensor)
     out.data = data
     out.grad = None
-    out.name = None
+    out._name = None
     if state.grad_enabled:
         for x in inputs:
             if isinstance(x, Tensor) and x.requires_grad:
                 # Node.__init__ spelled out: this runs once per recorded op.
                 node = _new(Node)
                 node.op = op
-                node.inputs = inputs
                 node.params = params
                 node.scope = state.scope
                 node.seq = _next_seq()
+                node.shape = data.shape
+                node.dtype = data.dtype
+                node.value_summary = data if data.size <= SUMMARY_SIZE else None
+                node.out = data if op.saves_out else None
+                # Keep only what the rules read; an input they don't read is replaced by
+                # the node that made it, so its array can be freed as soon as possible.
+                saves = op.saves
+                if saves is None:
+                    node.inputs = inputs
+                elif len(inputs) == 1:
+                    node.inputs = inputs if saves else (x.grad_fn or x,)
+                else:
+                    node.inputs = _strip(inputs, saves)
                 out.grad_fn = node
                 out.requires_grad = True
                 if state.anomaly:
@@ -265,6 +297,19 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) 
     out.grad_fn = None
     out.requires_grad = False
     return out
+
+
+def _strip(inputs: tuple, saves: tuple[int, ...]) -> tuple:
+    """``inputs`` with each tensor the rules don't read replaced by its node (leaves stay)."""
+    if len(inputs) == 2:
+        a, b = inputs
+        if isinstance(a, Tensor) and 0 not in saves:
+            a = a.grad_fn or a
+        if isinstance(b, Tensor) and 1 not in saves:
+            b = b.grad_fn or b
+        return (a, b)
+    return tuple([x if i in saves or not isinstance(x, Tensor) else x.grad_fn or x
+                  for i, x in enumerate(inputs)])
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 import numpy as np
 
 import nn
+from autograd.io import atomic_write as write_atomic
 
 # ../shared/data relative to the repository root (examples/ -> repo -> its parent)
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -164,25 +164,6 @@ def train(model: nn.Module, loss: Any, settings: dict[str, Any], train_data: tup
 
 
 # ------------------------------------------------------------------ files
-def write_atomic(path: str | os.PathLike, data: bytes | str) -> Path:
-    """Write ``data`` to ``path`` through a temp file in the same folder + os.replace, so
-    a reader never sees half a file and a crash leaves the old one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(raw)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def to_jsonable(value: Any) -> Any:
     """numpy scalars and arrays to plain Python, for json.dumps."""
     if isinstance(value, dict):

@@ -21,7 +21,7 @@ from ._common import as_tensor, binary, binary_sample, const, unary
 
 @defop(lambda F, g, y, a, b: g,
        lambda F, g, y, a, b: g,
-       sample=binary_sample(), label="+")
+       sample=binary_sample(), label="+", saves=(), saves_out=False)
 def add(a: Any, b: Any) -> Tensor:
     """a + b, broadcasting."""
     return binary(add.op, a, b, np.add)
@@ -29,7 +29,7 @@ def add(a: Any, b: Any) -> Tensor:
 
 @defop(lambda F, g, y, a, b: g,
        lambda F, g, y, a, b: -g,
-       sample=binary_sample(), label="-")
+       sample=binary_sample(), label="-", saves=(), saves_out=False)
 def sub(a: Any, b: Any) -> Tensor:
     """a - b, broadcasting."""
     return binary(sub.op, a, b, np.subtract)
@@ -37,7 +37,7 @@ def sub(a: Any, b: Any) -> Tensor:
 
 @defop(lambda F, g, y, a, b: g * b,
        lambda F, g, y, a, b: g * a,
-       sample=binary_sample(), label="*")
+       sample=binary_sample(), label="*", saves_out=False)
 def mul(a: Any, b: Any) -> Tensor:
     """a * b, broadcasting."""
     return binary(mul.op, a, b, np.multiply)
@@ -45,7 +45,7 @@ def mul(a: Any, b: Any) -> Tensor:
 
 @defop(lambda F, g, y, a, b: g / b,
        lambda F, g, y, a, b: -g * y / b,
-       sample=binary_sample("real", "nonzero"), label="/")
+       sample=binary_sample("real", "nonzero"), label="/", saves=(1,))
 def div(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting. d/db = -a/b^2 = -y/b."""
     return binary(div.op, a, b, np.true_divide)
@@ -81,7 +81,7 @@ def pow(a: Any, b: Any) -> Tensor:
     return binary(pow.op, a, b, np.power)
 
 
-@defop(lambda F, g, y, a: -g, sample=unary(), label="neg")
+@defop(lambda F, g, y, a: -g, sample=unary(), label="neg", saves=(), saves_out=False)
 def neg(a: Any) -> Tensor:
     """-a."""
     a = as_tensor(a)
@@ -99,7 +99,7 @@ def _tie_split(F: Any, g: Any, a: Any, b: Any, pick_a: bool) -> Any:
 
 @defop(lambda F, g, y, a, b: _tie_split(F, g, a, b, True),
        lambda F, g, y, a, b: _tie_split(F, g, a, b, False),
-       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)))
+       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)), saves_out=False)
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max(a, b). At ties each side gets half the gradient."""
     return binary(maximum.op, a, b, np.maximum)
@@ -107,7 +107,7 @@ def maximum(a: Any, b: Any) -> Tensor:
 
 @defop(lambda F, g, y, a, b: _tie_split(F, g, b, a, True),
        lambda F, g, y, a, b: _tie_split(F, g, b, a, False),
-       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)))
+       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)), saves_out=False)
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise min(a, b). At ties each side gets half the gradient."""
     return binary(minimum.op, a, b, np.minimum)
@@ -116,35 +116,38 @@ def minimum(a: Any, b: Any) -> Tensor:
 # -- functions of one variable -----------------------------------------------------------
 
 
-@defop(lambda F, g, y, x: g * y, sample=unary(), method="exp")
+@defop(lambda F, g, y, x: g * y, sample=unary(), method="exp", saves=())
 def exp(x: Any) -> Tensor:
     """e^x; derivative e^x."""
     x = as_tensor(x)
     return apply(exp.op, (x,), np.exp(x.data))
 
 
-@defop(lambda F, g, y, x: g / x, sample=unary("positive"), method="log")
+@defop(lambda F, g, y, x: g / x, sample=unary("positive"), method="log", saves_out=False)
 def log(x: Any) -> Tensor:
     """Natural log; derivative 1/x."""
     x = as_tensor(x)
     return apply(log.op, (x,), np.log(x.data))
 
 
-@defop(lambda F, g, y, x: g / (2 * y), sample=unary("positive"), method="sqrt")
+@defop(lambda F, g, y, x: g / (2 * y), sample=unary("positive"), method="sqrt", saves=())
 def sqrt(x: Any) -> Tensor:
     """Square root; derivative 1/(2 sqrt x)."""
     x = as_tensor(x)
     return apply(sqrt.op, (x,), np.sqrt(x.data))
 
 
-@defop(lambda F, g, y, x: g * np.sign(F.raw(x)), sample=unary(("away", 0.0)), method="abs")
+@defop(lambda F, g, y, x: g * np.sign(F.raw(x)), sample=unary(("away", 0.0)), method="abs",
+       saves_out=False)
 def abs(x: Any) -> Tensor:  # noqa: A001 - numpy's and PyTorch's name
     """|x|; derivative sign(x), taken as 0 at x = 0."""
     x = as_tensor(x)
     return apply(abs.op, (x,), np.abs(x.data))
 
 
-@defop(lambda F, g, y, x: g * (F.raw(x) > 0), sample=unary(("away", 0.0)), method="relu")
+# relu(x) > 0 exactly where x > 0, so the rule reads the output and the input can go.
+@defop(lambda F, g, y, x: g * (F.raw(y) > 0), sample=unary(("away", 0.0)), method="relu",
+       saves=())
 def relu(x: Any) -> Tensor:
     """max(x, 0) (seed eq. 8); derivative 1 for x > 0, else 0 (eq. 19)."""
     x = as_tensor(x)
@@ -152,7 +155,7 @@ def relu(x: Any) -> Tensor:
 
 
 @defop(lambda F, g, y, x, negative_slope=0.01: F.where(F.raw(x) > 0, g, g * negative_slope),
-       sample=unary(("away", 0.0), negative_slope=0.1), label="leaky_relu")
+       sample=unary(("away", 0.0), negative_slope=0.1), label="leaky_relu", saves_out=False)
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, negative_slope * x otherwise; derivative 1 or negative_slope."""
     x = as_tensor(x)
@@ -162,21 +165,21 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
                  {"negative_slope": negative_slope})
 
 
-@defop(lambda F, g, y, x: g * (1 - y * y), sample=unary(), method="tanh")
+@defop(lambda F, g, y, x: g * (1 - y * y), sample=unary(), method="tanh", saves=())
 def tanh(x: Any) -> Tensor:
     """tanh x (seed eq. 8); derivative 1 - tanh^2 x (eq. 20)."""
     x = as_tensor(x)
     return apply(tanh.op, (x,), np.tanh(x.data))
 
 
-@defop(lambda F, g, y, x: g * y * (1 - y), sample=unary(), method="sigmoid")
+@defop(lambda F, g, y, x: g * y * (1 - y), sample=unary(), method="sigmoid", saves=())
 def sigmoid(x: Any) -> Tensor:
     """1/(1 + e^-x) (seed eq. 8), computed without overflow; derivative s(1 - s) (eq. 21)."""
     x = as_tensor(x)
     return apply(sigmoid.op, (x,), kernels.sigmoid(x.data))
 
 
-@defop(lambda F, g, y, x: g * F.sigmoid(x), sample=unary(), method="softplus")
+@defop(lambda F, g, y, x: g * F.sigmoid(x), sample=unary(), method="softplus", saves_out=False)
 def softplus(x: Any) -> Tensor:
     """log(1 + e^x), computed without overflow; derivative sigmoid(x)."""
     x = as_tensor(x)
@@ -194,7 +197,8 @@ def _clip_pass(F: Any, g: Any, x: Any, lo: Any, hi: Any) -> Any:
 
 
 @defop(lambda F, g, y, x, min=None, max=None: _clip_pass(F, g, x, min, max),
-       sample=unary(("away", (-0.5, 0.5)), min=-0.5, max=0.5), method="clip")
+       sample=unary(("away", (-0.5, 0.5)), min=-0.5, max=0.5), method="clip",
+       saves_out=False)
 def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
     """x limited to [min, max]; gradient 1 inside (bounds included), 0 outside."""
     x = as_tensor(x)
@@ -214,7 +218,7 @@ clamp = clip  # PyTorch's name
 @defop(None,
        lambda F, g, y, c, a, b: F.where(c, g, 0 * g),
        lambda F, g, y, c, a, b: F.where(c, 0 * g, g),
-       sample=lambda d: _where_sample(d))
+       sample=lambda d: _where_sample(d), saves=(0,), saves_out=False)
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """a where condition holds, else b (broadcasting all three)."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)

@@ -42,7 +42,7 @@ def _matmul_grad(F: Any, g: Any, a: Any, b: Any, wrt_a: bool) -> Any:
 
 @defop(lambda F, g, y, a, b: _matmul_grad(F, g, a, b, True),
        lambda F, g, y, a, b: _matmul_grad(F, g, a, b, False),
-       sample=lambda d: _matmul_sample(d), label="@")
+       sample=lambda d: _matmul_sample(d), label="@", saves_out=False)
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with numpy's rules: 1-d vectors, 2-d matrices, batched stacks.
 
@@ -116,7 +116,7 @@ class _EinsumRules:
         return _einsum_rule(i)
 
 
-@defop(sample=lambda d: _einsum_sample(d), tags=("variadic",))
+@defop(sample=lambda d: _einsum_sample(d), tags=("variadic",), saves_out=False)
 def einsum(subscripts: str, *operands: Any) -> Tensor:
     """Einstein summation with explicit output, e.g. ``einsum('bij,bjk->bik', a, b)``.
 
@@ -161,7 +161,7 @@ def _linear_weight_grad(F: Any, g: Any, x: Any) -> Any:
 @defop(lambda F, g, y, x, w, b=None: F.matmul(g, w),
        lambda F, g, y, x, w, b=None: _linear_weight_grad(F, g, x),
        lambda F, g, y, x, w, b=None: g,  # summed over the batch axes by the engine
-       sample=lambda d: _linear_sample(d))
+       sample=lambda d: _linear_sample(d), saves=(0, 1), saves_out=False)
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002
     """x W^T + b in one op (PyTorch's ``F.linear``): the seed's eq. 6 z = W x + b for a
     batch of row vectors. ``weight`` is (out_features, in_features), ``bias`` (out,).

@@ -86,7 +86,7 @@ def _ce_target_vjp(F: Any, g: Any, y: Any, z: Any, target: Any,
     return -F.reshape(gl, gl.shape + (1,)) * F.log_softmax(z, -1)
 
 
-@defop(_ce_logits_vjp, _ce_target_vjp, sample=lambda d: _ce_sample(d))
+@defop(_ce_logits_vjp, _ce_target_vjp, sample=lambda d: _ce_sample(d), saves_out=False)
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Softmax cross-entropy (seed eqs. 22, 31) from unnormalised logits.
 
@@ -141,7 +141,7 @@ def _bce_t_vjp(F: Any, g: Any, out: Any, z: Any, t: Any, reduction: str = "mean"
     return -_per_item(F, g, z.shape, reduction) * z
 
 
-@defop(_bce_z_vjp, _bce_t_vjp, sample=lambda d: _bce_sample(d))
+@defop(_bce_z_vjp, _bce_t_vjp, sample=lambda d: _bce_sample(d), saves_out=False)
 def binary_cross_entropy_with_logits(logits: Any, target: Any,
                                      reduction: str = "mean") -> Tensor:
     """Binary cross-entropy (seed eq. 24) of sigmoid(z) against targets y in [0, 1].
@@ -167,7 +167,7 @@ def _bce_sample(d: Any) -> tuple[tuple, dict]:
 
 @defop(lambda F, g, y, a, b, reduction="mean": _per_item(F, g, a.shape, reduction) * 2 * (a - b),
        lambda F, g, y, a, b, reduction="mean": _per_item(F, g, a.shape, reduction) * 2 * (b - a),
-       sample=lambda d: _mse_sample(d))
+       sample=lambda d: _mse_sample(d), saves_out=False)
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Mean squared error, (1/n) sum (x - y)^2 (the seed's eq. 9 up to the factor 1/2)."""
     a = as_tensor(input)

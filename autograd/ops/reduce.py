@@ -34,7 +34,7 @@ def _check_axis(op: str, x: Tensor, axis: Axis) -> Axis:
 
 @defop(lambda F, g, y, x, axis=None, keepdims=False:
        F.expand_reduced(g, x.shape, axis, keepdims),
-       sample=reduction(), method="sum")
+       sample=reduction(), method="sum", saves=(), saves_out=False)
 def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A001
     """Sum over ``axis`` (all axes by default)."""
     x = as_tensor(x)
@@ -45,7 +45,7 @@ def sum(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:  # noqa: A
 
 @defop(lambda F, g, y, x, axis=None, keepdims=False:
        F.expand_reduced(g, x.shape, axis, keepdims) * (1.0 / _count(x.shape, axis)),
-       sample=reduction(), method="mean")
+       sample=reduction(), method="mean", saves=(), saves_out=False)
 def mean(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis`` (all axes by default)."""
     x = as_tensor(x)
@@ -109,7 +109,7 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
 
 
 @defop(lambda F, g, y, x, axis=-1: y * (g - F.sum(g * y, axis, True)),
-       sample=along_axis(), method="softmax")
+       sample=along_axis(), method="softmax", saves=())
 def softmax(x: Any, axis: int = -1) -> Tensor:
     """p_j = e^{a_j} / sum_k e^{a_k} (seed eq. 29).
 
@@ -122,7 +122,7 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
 
 
 @defop(lambda F, g, y, x, axis=-1: g - F.exp(y) * F.sum(g, axis, True),
-       sample=along_axis(), method="log_softmax")
+       sample=along_axis(), method="log_softmax", saves=())
 def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """log p_j = a_j - logsumexp(a), stable for any logits; gradient g - p sum(g)."""
     x = as_tensor(x)

@@ -21,7 +21,7 @@ def _shape_arg(shape: tuple) -> tuple:
 
 
 @defop(lambda F, g, y, x, shape: F.reshape(g, x.shape),
-       sample=lambda d: _reshape_sample(d), method="reshape")
+       sample=lambda d: _reshape_sample(d), method="reshape", saves=(), saves_out=False)
 def reshape(x: Any, shape: Sequence[int]) -> Tensor:
     """The same elements in a new shape (one entry may be -1)."""
     x = as_tensor(x)
@@ -43,7 +43,7 @@ def _reshape_sample(d: Any) -> tuple[tuple, dict]:
 
 @defop(lambda F, g, y, x, axes=None: F.transpose(g, None if axes is None
                                                   else tuple(np.argsort(axes))),
-       sample=lambda d: _transpose_sample(d))
+       sample=lambda d: _transpose_sample(d), saves=(), saves_out=False)
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
     """Permute the axes (reverse them when ``axes`` is None), as numpy.transpose."""
     x = as_tensor(x)
@@ -71,7 +71,8 @@ def permute(x: Any, *dims: int) -> Tensor:
 
 
 @defop(lambda F, g, y, x, shape: F.unbroadcast(g, x.shape),
-       sample=lambda d: _broadcast_sample(d), method="broadcast_to")
+       sample=lambda d: _broadcast_sample(d), method="broadcast_to", saves=(),
+       saves_out=False)
 def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
     """A read-only view of ``x`` repeated along new or size-1 axes."""
     x = as_tensor(x)
@@ -100,7 +101,7 @@ def _check_index(x: Tensor, index: Any) -> Any:
 
 
 @defop(lambda F, g, y, x, index: F.scatter_add(g, index, x.shape),
-       sample=lambda d: _index_sample(d), label="[]")
+       sample=lambda d: _index_sample(d), label="[]", saves=(), saves_out=False)
 def getitem(x: Any, index: Any) -> Tensor:
     """x[index]: slices, integers, integer arrays, boolean masks.
 
@@ -123,7 +124,7 @@ def _index_sample(d: Any) -> tuple[tuple, dict]:
 
 
 @defop(lambda F, g, y, x, index, shape: F.getitem(g, index),
-       sample=lambda d: _scatter_sample(d))
+       sample=lambda d: _scatter_sample(d), saves=(), saves_out=False)
 def scatter_add(x: Any, index: Any, shape: Sequence[int]) -> Tensor:
     """zeros(shape) with ``x`` added at ``index`` (repeats accumulate): getitem's adjoint."""
     x = as_tensor(x)
@@ -202,14 +203,14 @@ def _join(op: Any, join: Any, tensors: Sequence[Any], axis: int, must: str) -> T
     return apply(op, ts, data, {"axis": axis})
 
 
-@defop(sample=_seq_sample(False), tags=("variadic",))
+@defop(sample=_seq_sample(False), tags=("variadic",), saves=(), saves_out=False)
 def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
     return _join(concatenate.op, np.concatenate, tensors, axis,
                  "all other dimensions must match")
 
 
-@defop(sample=_seq_sample(True), tags=("variadic",))
+@defop(sample=_seq_sample(True), tags=("variadic",), saves=(), saves_out=False)
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
     """Join same-shaped tensors along a new axis."""
     return _join(stack.op, np.stack, tensors, axis, "all shapes must be equal")

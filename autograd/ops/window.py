@@ -31,7 +31,7 @@ def _unpad(F: Any, g: Any, y: Any, x: Any, pad_width: tuple) -> Any:
     return F.getitem(g, tuple(slice(a, a + n) for (a, _), n in zip(pad_width, x.shape)))
 
 
-@defop(_unpad, sample=lambda d: _pad_sample(d))
+@defop(_unpad, sample=lambda d: _pad_sample(d), saves=(), saves_out=False)
 def pad(x: Any, pad_width: Any) -> Tensor:
     """Zero padding, as ``numpy.pad(x, pad_width)``: ``pad_width`` is an int, a
     ``(before, after)`` pair, or one pair per axis. The gradient is the unpadded slice."""
@@ -99,7 +99,8 @@ def _window_vjp(F: Any, g: Any, y: Any, x: Any, window: tuple, stride: tuple) ->
     return _fold_kernel(g, shape, window, stride)
 
 
-@defop(_window_vjp, sample=lambda d: _window_sample(d, fold=False), label="windows")
+@defop(_window_vjp, sample=lambda d: _window_sample(d, fold=False), label="windows",
+       saves=(), saves_out=False)
 def sliding_window(x: Any, window: Sequence[int], stride: Any = 1) -> Tensor:
     """All windows of size ``window`` over the last ``len(window)`` axes, ``stride`` apart.
 
@@ -121,7 +122,8 @@ def _fold_vjp(F: Any, g: Any, y: Any, cols: Any, shape: tuple, window: tuple,
     return _windows_kernel(g, window, stride)
 
 
-@defop(_fold_vjp, sample=lambda d: _window_sample(d, fold=True), label="fold")
+@defop(_fold_vjp, sample=lambda d: _window_sample(d, fold=True), label="fold", saves=(),
+       saves_out=False)
 def fold_windows(cols: Any, shape: Sequence[int], window: Sequence[int],
                  stride: Any = 1) -> Tensor:
     """The adjoint of ``sliding_window``: windows (*lead, O1..Ok, K1..Kk) added back into

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..engine import topological_order
 from ..io import atomic_write as write_atomic
-from ..tensor import Tensor
+from ..tensor import Node, Tensor
 from . import _collapse
 from . import _format as fmt
 from ._dot import FrameState, GraphPicture, render
@@ -58,17 +58,19 @@ def replay(loss: Tensor, seed: np.ndarray, graph: Graph) -> list[FrameState]:
     complete: set[str] = set()
     done: set[str] = set()
     states = []
-    for k, t in enumerate(steps):
-        node = t.grad_fn
+    for k, node in enumerate(steps):
         here, out = op_key[id(node)], out_key[id(node)]
         g = grads[out]
-        complete.add(out)  # every consumer of t ran in an earlier step
+        complete.add(out)  # every consumer of this output ran in an earlier step
         active = {(here, out)}
         for i, x in enumerate(node.inputs):
-            if not (isinstance(x, Tensor) and x.requires_grad):
+            if isinstance(x, Node):  # an input whose value the op does not keep
+                src = out_key[id(x)]
+            elif isinstance(x, Tensor) and x.requires_grad:
+                src = out_key[id(x.grad_fn)] if x.grad_fn is not None else leaf_key[id(x)]
+            else:
                 continue
-            src = out_key[id(x.grad_fn)] if x.grad_fn is not None else leaf_key[id(x)]
-            gi = local_derivative(node, t.data, g, i)
+            gi = local_derivative(node, g, i)
             grads[src] = gi if src not in grads else grads[src] + gi
             active.add((src, here))
             consumers[src] -= 1

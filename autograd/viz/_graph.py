@@ -178,6 +178,7 @@ class _Builder:
                 v.name = self.names.get(id(t), t.name)
             else:
                 v.shape, v.dtype, v.value = node.shape, node.dtype, node.value_summary
+                v.name = v.name or node.name
             v.grad = node.grad_summary
             if v.grad is None and node.order is not None:
                 v.grad_note = "not kept (> 64 values)"
@@ -255,7 +256,7 @@ def _number_steps(graph: Graph, roots: list[Tensor]) -> None:
             actual[c.key] < actual[p.key] for p, c in pairs):
         chosen, graph.order_kind = actual, "actual"
     elif all(v.node.inputs is not None for v in ops):
-        planned = {id(t.grad_fn): k for k, t in
+        planned = {id(n): k for k, n in
                    enumerate(reversed(topological_order([r for r in roots if r.grad_fn])))}
         chosen = {v.key: planned[id(v.node)] for v in ops}
         graph.order_kind = "planned"
@@ -288,7 +289,7 @@ def _place_leaves(graph: Graph) -> None:
             v.scope = next(iter(used_in))
 
 
-def local_derivative(node: Node, out: np.ndarray, g: np.ndarray, i: int) -> np.ndarray:
+def local_derivative(node: Node, g: np.ndarray, i: int) -> np.ndarray:
     """The op's derivative rule for input ``i`` evaluated with numpy on the saved inputs:
     the gradient this input receives when the output's gradient is ``g``. With ``g = 1``
     on a scalar op it is the local derivative d out / d input, the factor the chain rule
@@ -298,7 +299,10 @@ def local_derivative(node: Node, out: np.ndarray, g: np.ndarray, i: int) -> np.n
     args = [x.data if isinstance(x, Tensor) else x for x in node.inputs]
     rule = node.op.vjps[i]
     with np.errstate(all="ignore"):
-        return np.asarray(rule(numpy_backend, g, out, *args, **(node.params or {})))
+        gi = rule(numpy_backend, g, node.out, *args, **(node.params or {}))
+    x = node.inputs[i]  # a Tensor, the Node kept in its place, or a constant
+    shape = x.shape if isinstance(x, (Tensor, Node)) else np.shape(x)
+    return np.asarray(gi if np.shape(gi) == shape else numpy_backend.unbroadcast(gi, shape))
 
 
 def add_local_derivatives(graph: Graph, derivatives: bool | None) -> None:
@@ -314,5 +318,5 @@ def add_local_derivatives(graph: Graph, derivatives: bool | None) -> None:
         out = out_of[e.dst.key]
         if out.value is None or out.size != 1 or e.src.size != 1:
             continue
-        d = local_derivative(node, out.value, np.ones_like(out.value), e.index)
+        d = local_derivative(node, np.ones_like(out.value), e.index)
         e.derivative = float(d.reshape(()))

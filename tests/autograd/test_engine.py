@@ -153,11 +153,27 @@ def test_topological_order_puts_inputs_first():
     a = x * 2.0
     b = a.tanh() + a
     order = ag.topological_order([b])
-    pos = {id(t): i for i, t in enumerate(order)}
-    for t in order:
-        for p in t.grad_fn.inputs:
-            if isinstance(p, ag.Tensor) and p.grad_fn is not None:
-                assert pos[id(p)] < pos[id(t)]
+    assert [n.op.name for n in order] == ["mul", "tanh", "add"]
+    pos = {id(n): i for i, n in enumerate(order)}
+    for n in order:
+        for p in n.inputs:
+            p_node = p if isinstance(p, ag.Node) else getattr(p, "grad_fn", None)
+            if p_node is not None:
+                assert pos[id(p_node)] < pos[id(n)]
+
+
+def test_nodes_keep_only_what_their_rules_read():
+    # add reads no input values and tanh reads only its output, so an intermediate that
+    # feeds them is freed as soon as the forward pass moves on (as PyTorch's saved tensors)
+    x = ag.tensor(np.ones(1000), requires_grad=True)
+    h = x * 3.0
+    alive = weakref.ref(h)
+    y = (h + 1.0).tanh()
+    del h
+    gc.collect()
+    assert alive() is None
+    y.sum().backward()
+    assert np.allclose(x.grad.data, 3.0 * (1 - np.tanh(4.0) ** 2))
 
 
 def test_detect_anomaly_names_op_and_line_in_forward():

@@ -94,7 +94,7 @@ def test_layers_run_inside_their_name_scope():
             return self.head(self.body(x))
 
     out = Net()(np.ones((2, 2)))
-    scopes = {t.grad_fn.scope for t in ag.topological_order([out])}
+    scopes = {n.scope for n in ag.topological_order([out])}
     assert scopes == {"body.0", "body.1", "head"}
 
 
