@@ -266,11 +266,13 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False,
 
 
 def _own(g: Any, seen: set[int]) -> Tensor:
-    """A gradient array as a Tensor that owns its data: not a read-only broadcast view
+    """A gradient array as a Tensor that owns its data: not a (read-only) broadcast view
     (sum's rule returns one), not shared with another result (add's rule hands the same
-    array to both inputs). Fresh arrays, the common case, are not copied."""
-    g = np.asarray(g)
-    if g.base is not None or id(g) in seen or not g.flags.writeable:
+    array to both inputs). Fresh arrays, the common case, are not copied; a cotangent the
+    caller passed in was already copied by ``_seed``."""
+    if type(g) is not np.ndarray:
+        g = np.array(g)  # a numpy scalar (ops on 0-d data give those): an owned 0-d array
+    elif g.base is not None or id(g) in seen:
         g = g.copy()
     seen.add(id(g))
     return wrap(g)

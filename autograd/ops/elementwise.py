@@ -151,7 +151,7 @@ def abs(x: Any) -> Tensor:  # noqa: A001 - numpy's and PyTorch's name
 def relu(x: Any) -> Tensor:
     """max(x, 0) (seed eq. 8); derivative 1 for x > 0, else 0 (eq. 19)."""
     x = as_tensor(x)
-    return apply(relu.op, (x,), np.maximum(x.data, x.data.dtype.type(0)))
+    return apply(relu.op, (x,), np.maximum(x.data, 0))  # a Python 0 keeps the dtype (NEP 50)
 
 
 @defop(lambda F, g, y, x, negative_slope=0.01: F.where(F.raw(x) > 0, g, g * negative_slope),
