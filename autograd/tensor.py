@@ -35,29 +35,22 @@ class Node:
     output array when the rules read it. Leaves are always kept. The engine sets
     ``inputs``/``out`` to ``None`` after backward unless ``retain_graph=True``;
     ``parents`` then keeps the skeleton (input nodes and leaves) that pictures need.
-    ``seq`` numbers nodes in creation order, which the engine uses as its topological
-    order. ``scope`` is the ``name_scope`` active when the op ran (an nn layer's name, or
-    None). ``order`` and ``grad_summary`` (the gradient of the output, when small) are
-    filled in by the engine so the backward pass can be drawn after it ran;
-    ``value_summary`` is the output's value when small. ``params`` entries whose names
-    start with an underscore are forward caches for the derivative rule (not shown in
-    pictures).
+
+    Nodes are made only by ``apply``. ``seq`` numbers them in creation order (an op's
+    inputs always exist before it), which the engine uses as its topological order.
+    ``scope`` is the ``name_scope`` active when the op ran (an nn layer's name, or None).
+    ``order`` and ``grad_summary`` (the gradient of the output, when small) are filled in
+    by the engine so the backward pass can be drawn after it ran; ``value_summary`` is the
+    output's value when small. ``params`` entries whose names start with an underscore
+    are forward caches for the derivative rule (not shown in pictures).
     """
 
     __slots__ = ("op", "inputs", "out", "params", "parents", "origin", "order",
                  "grad_summary", "value_summary", "shape", "dtype", "scope", "seq", "name")
 
-    def __init__(self, op: Any, inputs: tuple, params: dict | None) -> None:
-        self.op = op
-        self.inputs = inputs
-        self.params = params
-        self.scope = state.scope
-        # Creation order is a topological order: a node's inputs always exist before it.
-        self.seq = _next_seq()
-
     def __getattr__(self, name: str) -> None:
-        # Slots filled later (parents, order, grad_summary, shape, dtype, origin) read as
-        # None until set; leaving them unset keeps node creation, the hot path, cheap.
+        # Slots filled later (parents, order, grad_summary, origin, name) read as None
+        # until set; leaving them unset keeps node creation, the hot path, cheap.
         if name in Node.__slots__:
             return None
         raise AttributeError(name)
@@ -270,7 +263,7 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) 
     if state.grad_enabled:
         for x in inputs:
             if isinstance(x, Tensor) and x.requires_grad:
-                # Node.__init__ spelled out: this runs once per recorded op.
+                # Nodes are only made here, field by field: this runs once per recorded op.
                 node = _new(Node)
                 node.op = op
                 node.params = params
