@@ -1,9 +1,9 @@
 """The op registry: every differentiable op is declared once, with its derivative rules
 and a description of the inputs its tests draw.
 
-``@defop(vjps=..., sample=...)`` on an op's public function registers it. The test suite,
-the docs table and the pictures all read ``REGISTRY``; nothing keeps a second list, so an
-op cannot exist without being gradient-checked.
+``@defop(vjps=..., sample=...)`` on an op's public function registers it. The test suite
+and the pictures read ``REGISTRY``; nothing keeps a second list, so an op cannot exist
+without being gradient-checked (a test also checks that README's op list matches it).
 
 A derivative rule (a *vector-Jacobian product*) has the signature
 ``rule(F, g, out, *inputs, **params)`` and returns the gradient for one input, given the
@@ -35,8 +35,9 @@ class OpDef:
     ``saves`` and ``saves_out`` say what the rules read, so a node keeps nothing else
     alive until backward (as PyTorch's saved tensors do): ``saves`` lists the inputs whose
     values the rules use (``None``: all of them), and ``saves_out`` whether they use the
-    output ``y``. An input that is not saved reaches its rule as the Node that produced it,
-    which still has its ``shape`` and ``dtype``.
+    output ``y``. An intermediate input that is not saved reaches its rule as the Node that
+    produced it (a leaf as itself), which still has its ``shape`` and ``dtype``; with
+    ``saves_out=False`` the rule gets ``y=None``.
     """
 
     name: str

@@ -13,7 +13,7 @@ retries failed ones.  At the end: a summary table of the best runs by ``--metric
 Examples::
 
     python examples/sweep.py --experiment stability --depth 1 2 --width 16 64 \\
-        --activation relu tanh --lr 1e-2 1e-3 --seed 0 1
+        --activation relu tanh --lr 1e-2 1e-3 --seeds 0 1
     python examples/sweep.py --experiment stability --search random --trials 8 -- \\
         --recipe lecture --epochs 50
     python examples/sweep.py --experiment hodge_numbers --width 128 256 -- \\
@@ -72,8 +72,9 @@ def build_parser() -> Any:
                         "names a loss or error (default: %(default)s)")
     p.add_argument("--top", type=int, default=5,
                    help="rows in the summary table and curves in the plot (default: 5)")
-    p.add_argument("extra", nargs="*", metavar="-- OPTION",
-                   help="options passed to every run of the experiment (after --)")
+    # Options for the experiment itself follow a lone "--"; main() splits them off before
+    # parsing, so a stray word before "--" is an error instead of a silent experiment option.
+    p.usage = "%(prog)s [options] [-- experiment options passed to every run]"
     return p
 
 
@@ -204,7 +205,10 @@ def plot_best(records: list[dict[str, Any]], metric: str, top: int, path: Path) 
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = build_parser().parse_args(argv[:cut])
+    args.extra = argv[cut + 1:]
     started = time.perf_counter()
     if args.workers < 1:
         raise SystemExit(f"error: --workers must be >= 1, got {args.workers}")

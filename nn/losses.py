@@ -45,7 +45,7 @@ class CrossEntropyLoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error (1/n) sum (x - y)^2 (the seed's eq. 9, averaged)."""
+    """Mean squared error (1/n) sum (x - y)^2: the seed's eq. 9, averaged, without its 1/2."""
 
     def forward(self, input: ag.Tensor, target: Any) -> ag.Tensor:  # noqa: A002
         return self._call(F.mse_loss, input, target)

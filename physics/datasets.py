@@ -52,7 +52,9 @@ class StabilityDataset:
         return CICY(self.config)
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write X, y, config and meta to `path` (.npz), atomically (temp file + os.replace)."""
+        """Write X, y, config and meta to `path` (.npz), atomically (temp file + os.replace).
+
+        This mirrors ``autograd.io.atomic_write`` on purpose: physics depends on numpy only."""
         path = Path(path)
         meta = json.dumps({"format": FORMAT, "version": VERSION, **self.meta}, sort_keys=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")

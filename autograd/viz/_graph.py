@@ -1,8 +1,10 @@
 """The picture's model: vertices and edges read from a tensor's ``grad_fn`` Nodes.
 
 No graphviz here; ``_dot`` turns a ``Graph`` into DOT. The walk works on both states of a
-graph: *alive* (``node.inputs`` holds the input tensors, so values and local derivatives
-are available) and *freed* by a backward pass (``node.parents`` holds the skeleton, and
+graph: *alive* (``node.inputs`` holds what the rules read: input tensors, or the producing
+Node in place of an input whose value they don't need, so local derivatives can be
+evaluated; small intermediates' values come from ``node.value_summary``) and *freed* by a
+backward pass (``node.parents`` holds the skeleton, and
 ``node.shape``/``dtype``/``grad_summary``/``order`` what the engine kept). It uses an
 explicit stack, never recursion, so a long chain draws.
 
