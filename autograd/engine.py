@@ -9,14 +9,20 @@ again: Hessian-vector products, grad of grad).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
+from . import tensor as tensor_module
+from .backend import numpy_backend, tensor_backend
 from .mode import state
 from .tensor import SUMMARY_SIZE, Node, Tensor, wrap
+
+# Tensor.backward calls into this module; it cannot import it (this module imports it).
+tensor_module._engine = sys.modules[__name__]
 
 _FREED = (
     "backward through a graph whose saved values were already freed: the first backward "
@@ -79,8 +85,6 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
     ``captured`` maps id(node) -> gradient for the node ids in ``capture``. Gradients are
     arrays, or Tensors when ``create_graph``.
     """
-    from .backend import numpy_backend, tensor_backend
-
     F = tensor_backend if create_graph else numpy_backend
     grads: dict[int, Any] = {}
     leaf_grads: dict[int, tuple[Tensor, Any]] = {}
@@ -226,7 +230,7 @@ def _seed(t: Tensor, gradient: Any, who: str) -> Any:
                 f"one has shape {t.shape}; pass gradient= (a tensor of shape {t.shape}), or "
                 "reduce the output first (e.g. .sum())"
             )
-        return np.ones_like(t.data)
+        return np.ones(t.data.shape, t.data.dtype)
     garr = gradient.data if isinstance(gradient, Tensor) else np.array(gradient,
                                                                         dtype=t.data.dtype)
     if garr.shape != t.shape:

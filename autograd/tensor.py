@@ -21,6 +21,7 @@ _FLOATS = (np.float16, np.float32, np.float64)
 
 
 _next_seq = count().__next__
+_engine: Any = None  # autograd.engine, set when it is imported (it imports this module)
 # Outputs up to this size keep a copy on their node, so pictures can show them after the
 # tensor itself is gone.
 SUMMARY_SIZE = 64
@@ -199,9 +200,7 @@ class Tensor:
     def backward(self, gradient: Any = None, retain_graph: bool = False,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``engine.backward``)."""
-        from .engine import backward
-
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        _engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def zero_grad(self) -> None:
         self.grad = None

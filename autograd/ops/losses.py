@@ -106,10 +106,14 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
         if td.shape != z.shape[:-1]:
             raise ValueError(f"cross_entropy: labels of shape {td.shape} do not match logits of "
                              f"shape {z.shape}; expected labels of shape {z.shape[:-1]}")
-        if td.size and (td.min() < 0 or td.max() >= n_classes):
+        try:
+            if td.size and td.min() < 0:  # indexing would wrap these around silently
+                raise IndexError
+            picked = z.data[td] if z.ndim == 1 else z.data[np.arange(len(td)), td]
+        except IndexError:  # a label below 0 or at least n_classes
             raise ValueError(f"cross_entropy: labels must lie in [0, {n_classes}) for "
-                             f"{n_classes} classes, got values in [{td.min()}, {td.max()}]")
-        picked = z.data[td] if z.ndim == 1 else z.data[np.arange(len(td)), td]
+                             f"{n_classes} classes, got values in [{td.min()}, {td.max()}]"
+                             ) from None
         per_item = lse - picked
         target_in = td
     elif td.dtype.kind == "f":
