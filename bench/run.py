@@ -122,6 +122,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                          "bench/engines/*.py)")
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS/OpenMP/torch threads for every engine (default 1)")
+    ap.add_argument("--malloc-default", action="store_true",
+                    help="leave glibc's malloc thresholds at their defaults instead of pinning "
+                         "them for every engine (see bench/README.md, 'Allocator')")
     ap.add_argument("--rounds", type=int, help="timed rounds per case (default 7, quick 3)")
     ap.add_argument("--block-seconds", type=float,
                     help="target length of one timed block (default 0.25 s, quick 0.05 s)")
@@ -158,12 +161,23 @@ def engine_list(args: argparse.Namespace, custom: dict[str, str]) -> list[str]:
     return ["numpy"] + [e for e in names if e != "numpy"]
 
 
-def worker_env(threads: int) -> dict[str, str]:
-    """The same thread counts for every engine. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if
-    set, are passed through unchanged (they pick OpenBLAS kernels for this machine)."""
+# glibc returns freed blocks above these sizes to the OS (mmap'd, or trimmed off the heap)
+# and page-faults them back on the next allocation. With the defaults, whether a step's
+# ~1 MB temporaries land on either side depends on each process's allocation history, and
+# large-batch ratios swung from 0.5x to 1.6x between runs of the same code. Pinned for
+# every engine alike, large temporaries are reused and the ratios measure the engines.
+MALLOC_PINNED = {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
+
+
+def worker_env(threads: int, pin_malloc: bool = True) -> dict[str, str]:
+    """The same thread counts (and malloc thresholds) for every engine.
+    OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, are passed through unchanged (they pick
+    OpenBLAS kernels for this machine)."""
     env = dict(os.environ)
     for var in THREAD_VARS:
         env[var] = str(threads)
+    if pin_malloc:
+        env.update(MALLOC_PINNED)
     env.pop("PYTHONPATH", None)  # each worker sets its own path (cygrad: this checkout)
     return env
 
@@ -356,6 +370,7 @@ def machine_info(args: argparse.Namespace) -> dict[str, Any]:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
             "python": sys.version.split()[0], "threads": args.threads,
+            "malloc": "defaults" if args.malloc_default else MALLOC_PINNED,
             "rounds": args.rounds, "block_seconds": args.block_seconds, "pause": args.pause,
             "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
                              if k in os.environ},
@@ -375,11 +390,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"run.py: {e}") from None
     wanted = {s.strip().upper() for s in args.workloads.split(",") if s.strip()}
     names = engine_list(args, custom)
-    env = worker_env(args.threads)
+    env = worker_env(args.threads, pin_malloc=not args.malloc_default)
     meta = machine_info(args)
     print(f"cygrad bench: {meta['cpu']}, {meta['cores']} cores, Python {meta['python']}; "
           f"{args.threads} thread(s) per engine ({', '.join(THREAD_VARS[:3])}, "
-          f"torch.set_num_threads); OpenBLAS env as found: {meta['openblas_env'] or 'none'}")
+          f"torch.set_num_threads); OpenBLAS env as found: {meta['openblas_env'] or 'none'}; "
+          f"malloc thresholds: {'defaults' if args.malloc_default else 'pinned'}")
     print(f"{args.rounds} interleaved rounds per case, blocks of ~{args.block_seconds} s, "
           f"{args.pause} s untimed pause before each block; ratio = median / numpy median")
     workers = {e: Worker(e, pythons.get(e, sys.executable), custom.get(e), env, args.timeout)
