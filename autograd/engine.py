@@ -78,15 +78,15 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
     Nodes are taken from a heap in decreasing creation order: every consumer of a value
     was created after it, so all of a node's output gradient has arrived when it is
     popped. One loop orders and propagates, with no recursion and no sorting pass.
-    Gradients of intermediate values are keyed by the node that made them, so it does not
-    matter which Tensor object (or a Node kept in its place) a consumer holds.
+    The gradient arriving at an intermediate value waits on the node that made it
+    (``node.grad``), so it does not matter which Tensor object (or a Node kept in its
+    place) a consumer holds; a node holds one exactly while it is on the heap.
 
     Returns ``(leaf_grads, captured)``: ``leaf_grads`` maps id(leaf) -> (leaf, gradient);
     ``captured`` maps id(node) -> gradient for the node ids in ``capture``. Gradients are
     arrays, or Tensors when ``create_graph``.
     """
     F = tensor_backend if create_graph else numpy_backend
-    grads: dict[int, Any] = {}
     leaf_grads: dict[int, tuple[Tensor, Any]] = {}
     heap: list[tuple[int, Node]] = []
     for r, g in zip(roots, root_grads):
@@ -94,36 +94,13 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
         if node is None:
             prev = leaf_grads.get(id(r))
             leaf_grads[id(r)] = (r, g if prev is None else prev[1] + g)
-        elif id(node) in grads:
-            grads[id(node)] = grads[id(node)] + g
+        elif node.grad is not None:
+            node.grad = node.grad + g
         else:
-            grads[id(node)] = g
+            node.grad = g
             heappush(heap, (-node.seq, node))
     captured: dict[int, Any] = {}
     anomaly = state.anomaly
-
-    def send(node: Node, i: int, x: Any, gi: Any) -> None:
-        """Add ``gi``, the gradient for input ``i`` of ``node``, to what ``x`` has received,
-        first summing it over the axes broadcasting added: the one place where
-        broadcasting is undone, for every op with several inputs. (A one-input op's rule
-        already returns its input's shape.)"""
-        if type(x) is Node:
-            xnode, xshape = x, x.shape
-        else:
-            xnode, xshape = x.grad_fn, x.data.shape
-        if gi.shape != xshape:
-            gi = F.unbroadcast(gi, xshape)
-        if anomaly:
-            _check_grad(node.op, node, i, gi)
-        if xnode is None:
-            prev = leaf_grads.get(id(x))
-            leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
-        elif id(xnode) in grads:
-            grads[id(xnode)] = grads[id(xnode)] + gi
-        else:
-            grads[id(xnode)] = gi
-            heappush(heap, (-xnode.seq, xnode))
-
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
     # A recorded backward pass runs ops; their forward checks would blame an inner op
@@ -133,7 +110,8 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
     try:
         while heap:
             node = heappop(heap)[1]
-            g = grads.pop(id(node))
+            g = node.grad
+            node.grad = None
             if capture is not None and id(node) in capture:
                 captured[id(node)] = g
             inputs = node.inputs
@@ -143,65 +121,84 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
             vjps = node.op.vjps
             out = _as_output_tensor(node) if create_graph else node.out
             if len(inputs) == 1:
-                # One input: it needs a gradient, or nothing would have been recorded.
+                # The commonest node, written out: its one input needs a gradient (or
+                # nothing would have been recorded) and already has the gradient's shape.
                 x = inputs[0]
-                arg = x if create_graph or type(x) is Node else x.data
+                if type(x) is Node:
+                    xnode = arg = x
+                else:
+                    xnode = x.grad_fn
+                    arg = x if create_graph else x.data
                 gi = vjps[0](F, g, out, arg, **params) if params else vjps[0](F, g, out, arg)
-                # send(node, 0, x, gi) written out: one input is the commonest node.
                 if anomaly:
                     _check_grad(node.op, node, 0, gi)
-                xnode = x if type(x) is Node else x.grad_fn
                 if xnode is None:
                     prev = leaf_grads.get(id(x))
                     leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
-                    parents = (x,)
+                    parents = [x]
                 else:
-                    parents = (xnode,)
-                    if id(xnode) in grads:
-                        grads[id(xnode)] = grads[id(xnode)] + gi
-                    else:
-                        grads[id(xnode)] = gi
+                    parents = [xnode]
+                    if xnode.grad is None:
+                        xnode.grad = gi
                         heappush(heap, (-xnode.seq, xnode))
-            elif len(inputs) == 2:
-                parents = None
-                a, b = inputs
-                if create_graph:
-                    ad, bd = a, b
-                else:
-                    ad = a.data if isinstance(a, Tensor) else a
-                    bd = b.data if isinstance(b, Tensor) else b
-                if type(a) is Node or (isinstance(a, Tensor) and a.requires_grad):
-                    rule = vjps[0] or _not_differentiable(node, 0)
-                    send(node, 0, a, rule(F, g, out, ad, bd, **params) if params
-                         else rule(F, g, out, ad, bd))
-                if type(b) is Node or (isinstance(b, Tensor) and b.requires_grad):
-                    rule = vjps[1] or _not_differentiable(node, 1)
-                    send(node, 1, b, rule(F, g, out, ad, bd, **params) if params
-                         else rule(F, g, out, ad, bd))
+                    else:
+                        xnode.grad = xnode.grad + gi
             else:
-                parents = None
-                args = inputs if create_graph else [
-                    x.data if isinstance(x, Tensor) else x for x in inputs]
+                if create_graph:
+                    args = inputs
+                elif len(inputs) == 2:
+                    a, b = inputs
+                    args = (a.data if isinstance(a, Tensor) else a,
+                            b.data if isinstance(b, Tensor) else b)
+                else:
+                    args = [x.data if isinstance(x, Tensor) else x for x in inputs]
+                parents = []
                 for i, x in enumerate(inputs):
-                    if type(x) is Node or (isinstance(x, Tensor) and x.requires_grad):
-                        rule = vjps[i] or _not_differentiable(node, i)
-                        send(node, i, x, rule(F, g, out, *args, **params) if params
-                             else rule(F, g, out, *args))
+                    if type(x) is Node:
+                        xnode = x
+                        xshape = x.shape
+                    elif isinstance(x, Tensor):
+                        if not x.requires_grad:
+                            parents.append(x)  # a constant tensor: drawn, not differentiated
+                            continue
+                        xnode = x.grad_fn
+                        xshape = x.data.shape
+                    else:
+                        continue  # a raw constant (a Python number, an array)
+                    rule = vjps[i] or _not_differentiable(node, i)
+                    gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
+                    # The one place where broadcasting is undone, for every op with
+                    # several inputs.
+                    if gi.shape != xshape:
+                        gi = F.unbroadcast(gi, xshape)
+                    if anomaly:
+                        _check_grad(node.op, node, i, gi)
+                    if xnode is None:
+                        prev = leaf_grads.get(id(x))
+                        leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
+                        parents.append(x)
+                    else:
+                        parents.append(xnode)
+                        if xnode.grad is None:
+                            xnode.grad = gi
+                            heappush(heap, (-xnode.seq, xnode))
+                        else:
+                            xnode.grad = xnode.grad + gi
             node.order = step
             step += 1
             arr = g.data if create_graph else g
             node.grad_summary = arr if arr.size <= SUMMARY_SIZE else None
             if not retain_graph:
                 # Drop the saved values (releasing their arrays), keep the skeleton.
-                node.parents = parents or tuple([
-                    x if type(x) is Node else x.grad_fn or x
-                    for x in inputs if isinstance(x, (Tensor, Node))])
+                node.parents = tuple(parents)
                 node.inputs = None
                 node.out = None
                 node.params = None  # may hold forward caches (cross_entropy's softmax)
     finally:
         state.grad_enabled = prev_mode
         state.anomaly = anomaly
+        for _, pending in heap:  # an error stopped the pass: leave no gradient behind
+            pending.grad = None
     return leaf_grads, captured
 
 

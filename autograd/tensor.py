@@ -42,12 +42,15 @@ class Node:
     ``scope`` is the ``name_scope`` active when the op ran (an nn layer's name, or None).
     ``order`` and ``grad_summary`` (the gradient of the output, when small) are filled in
     by the engine so the backward pass can be drawn after it ran; ``value_summary`` is the
-    output's value when small. ``params`` entries whose names start with an underscore
-    are forward caches for the derivative rule (not shown in pictures).
+    output's value when small. ``grad`` holds the gradient arriving at the output while
+    the engine's backward pass waits to process the node (None otherwise). ``params``
+    entries whose names start with an underscore are forward caches for the derivative
+    rule (not shown in pictures).
     """
 
     __slots__ = ("op", "inputs", "out", "params", "parents", "origin", "order",
-                 "grad_summary", "value_summary", "shape", "dtype", "scope", "seq", "name")
+                 "grad_summary", "value_summary", "shape", "dtype", "scope", "seq", "name",
+                 "grad")
 
     def __getattr__(self, name: str) -> None:
         # Slots filled later (parents, order, grad_summary, origin, name) read as None
@@ -272,6 +275,7 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) 
                 node.dtype = data.dtype
                 node.value_summary = data if data.size <= SUMMARY_SIZE else None
                 node.out = data if op.saves_out else None
+                node.grad = None
                 # Keep only what the rules read; an input they don't read is replaced by
                 # the node that made it, so its array can be freed as soon as possible.
                 saves = op.saves
@@ -279,8 +283,17 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) 
                     node.inputs = inputs
                 elif len(inputs) == 1:
                     node.inputs = inputs if saves else (x.grad_fn or x,)
+                elif len(inputs) == 2:  # written out: binary ops are the next commonest
+                    a, b = inputs
+                    if 0 not in saves and isinstance(a, Tensor):
+                        a = a.grad_fn or a
+                    if 1 not in saves and isinstance(b, Tensor):
+                        b = b.grad_fn or b
+                    node.inputs = (a, b)
                 else:
-                    node.inputs = _strip(inputs, saves)
+                    node.inputs = tuple([
+                        x if i in saves or not isinstance(x, Tensor) else x.grad_fn or x
+                        for i, x in enumerate(inputs)])
                 out.grad_fn = node
                 out.requires_grad = True
                 if state.anomaly:
@@ -289,19 +302,6 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) 
     out.grad_fn = None
     out.requires_grad = False
     return out
-
-
-def _strip(inputs: tuple, saves: tuple[int, ...]) -> tuple:
-    """``inputs`` with each tensor the rules don't read replaced by its node (leaves stay)."""
-    if len(inputs) == 2:
-        a, b = inputs
-        if isinstance(a, Tensor) and 0 not in saves:
-            a = a.grad_fn or a
-        if isinstance(b, Tensor) and 1 not in saves:
-            b = b.grad_fn or b
-        return (a, b)
-    return tuple([x if i in saves or not isinstance(x, Tensor) else x.grad_fn or x
-                  for i, x in enumerate(inputs)])
 
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep

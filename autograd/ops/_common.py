@@ -13,6 +13,7 @@ import numpy as np
 from ..tensor import Tensor, apply
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
+_F64 = np.dtype(np.float64)
 
 
 def as_tensor(x: Any) -> Tensor:
@@ -69,7 +70,13 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
     """Apply a broadcasting binary op; either side may be a constant."""
     ty = type(y)
     if (ty is float or ty is int) and isinstance(x, Tensor):  # tensor <op> Python number
-        return apply(op, (x, y), fwd(x.data, y))
+        xd = x.data
+        if ty is float and xd.dtype is _F64:
+            # numpy's ufuncs take a 0-d array of the array's dtype much faster than a
+            # Python float (whose weak type must be resolved), here and again in the
+            # backward rule; in float64 the conversion is exact.
+            y = np.array(y, _F64)
+        return apply(op, (x, y), fwd(xd, y))
     if isinstance(x, Tensor):
         xd = x.data
         if isinstance(y, Tensor):
