@@ -211,3 +211,18 @@ def test_backward_matches_grad(a):
     (g,) = ag.grad(y, x, retain_graph=True)
     y.backward()
     assert np.allclose(g.data, x.grad.data)
+
+
+def test_a_backward_stopped_by_an_error_leaves_no_gradient_behind():
+    # Gradients wait on their nodes during the pass; an error must not leave one there
+    # for the next pass to add to. h's node is created first, so it is still waiting when
+    # sqrt's backward (infinite at 0) stops the pass.
+    x = ag.Tensor([0.0, 1.0], requires_grad=True)
+    w = ag.Tensor([2.0, 3.0], requires_grad=True)
+    h = w * 3.0
+    loss = (h + x.sqrt()).sum()
+    with ag.detect_anomaly(), np.errstate(divide="ignore"), \
+            pytest.raises(FloatingPointError, match="sqrt"):
+        loss.backward(retain_graph=True)
+    (gw,) = ag.grad(loss, [w])
+    np.testing.assert_array_equal(gw.data, [3.0, 3.0])
