@@ -227,7 +227,9 @@ def _seed(t: Tensor, gradient: Any, who: str) -> Any:
                 f"one has shape {t.shape}; pass gradient= (a tensor of shape {t.shape}), or "
                 "reduce the output first (e.g. .sum())"
             )
-        return np.ones(t.data.shape, t.data.dtype)
+        # np.array, not np.ones, for the usual 0-d loss: no Python-level wrapper
+        return np.array(1, t.data.dtype) if t.data.ndim == 0 else np.ones(t.data.shape,
+                                                                           t.data.dtype)
     garr = gradient.data if isinstance(gradient, Tensor) else np.array(gradient,
                                                                         dtype=t.data.dtype)
     if garr.shape != t.shape:

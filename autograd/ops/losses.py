@@ -21,6 +21,8 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _reduce(op: str, per_item: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
+        if per_item.size:  # ndarray.mean's own steps, without its Python-level wrapper
+            return np.asarray(np.add.reduce(per_item, axis=None) / per_item.size)
         return np.asarray(per_item.mean())
     if reduction == "sum":
         return np.asarray(per_item.sum())
@@ -49,11 +51,11 @@ def _onehot_or_probs(F: Any, target: Any, logits: Any) -> Any:
 
 
 def _ce_logits_vjp(F: Any, g: Any, y: Any, z: Any, target: Any, reduction: str = "mean",
-                   _softmax: np.ndarray | None = None) -> Any:
+                   _softmax: np.ndarray | None = None, _rows: np.ndarray | None = None) -> Any:
     # d/dz_j of sum_j p_j (lse - z_j) = softmax_j * sum(p) - p_j; with one-hot labels this
     # is the seed's eq. 32, dJ/da_j = (1/n) sum_i (p_j(a_i) - y_ij).
     if not F.recording and _softmax is not None:
-        return _ce_logits_grad_array(g, target, _softmax, reduction)
+        return _ce_logits_grad_array(g, target, _softmax, reduction, _rows)
     p = _onehot_or_probs(F, target, z)
     gl = _per_item(F, g, z.shape[:-1], reduction)
     psum = F.sum(p, -1, True)
@@ -61,14 +63,15 @@ def _ce_logits_vjp(F: Any, g: Any, y: Any, z: Any, target: Any, reduction: str =
 
 
 def _ce_logits_grad_array(g: np.ndarray, target: np.ndarray, probs: np.ndarray,
-                          reduction: str) -> np.ndarray:
-    """The same gradient from the forward pass's softmax, in place: the training hot path."""
+                          reduction: str, rows: np.ndarray | None) -> np.ndarray:
+    """The same gradient from the forward pass's softmax (and its row numbers, for
+    integer labels), in place: the training hot path."""
     if target.dtype.kind in "iu":
         d = probs.copy()
         if d.ndim == 1:
             d[target] -= 1
         else:
-            d[np.arange(len(target)), target] -= 1
+            d[rows, target] -= 1
     else:
         d = probs * target.sum(axis=-1, keepdims=True) - target
     if reduction == "none":
@@ -80,8 +83,8 @@ def _ce_logits_grad_array(g: np.ndarray, target: np.ndarray, probs: np.ndarray,
     return d
 
 
-def _ce_target_vjp(F: Any, g: Any, y: Any, z: Any, target: Any,
-                   reduction: str = "mean", _softmax: np.ndarray | None = None) -> Any:
+def _ce_target_vjp(F: Any, g: Any, y: Any, z: Any, target: Any, reduction: str = "mean",
+                   _softmax: np.ndarray | None = None, _rows: np.ndarray | None = None) -> Any:
     gl = _per_item(F, g, z.shape[:-1], reduction)
     return -F.reshape(gl, gl.shape + (1,)) * F.log_softmax(z, -1)
 
@@ -102,6 +105,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     td = tgt.data if isinstance(tgt, Tensor) else tgt
     probs, lse = kernels.softmax_and_logsumexp(z.data)
     n_classes = z.shape[-1]
+    rows = None
     if td.dtype.kind in "iu":
         if td.shape != z.shape[:-1]:
             raise ValueError(f"cross_entropy: labels of shape {td.shape} do not match logits of "
@@ -109,7 +113,8 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
         try:
             if td.size and td.min() < 0:  # indexing would wrap these around silently
                 raise IndexError
-            picked = z.data[td] if z.ndim == 1 else z.data[np.arange(len(td)), td]
+            rows = None if z.ndim == 1 else np.arange(len(td))
+            picked = z.data[td] if rows is None else z.data[rows, td]
         except IndexError:  # a label below 0 or at least n_classes
             raise ValueError(f"cross_entropy: labels must lie in [0, {n_classes}) for "
                              f"{n_classes} classes, got values in [{td.min()}, {td.max()}]"
@@ -127,7 +132,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
                         f"got dtype {td.dtype}")
     data = _reduce("cross_entropy", per_item.astype(z.dtype, copy=False), reduction)
     return apply(cross_entropy.op, (z, target_in), data,
-                 {"reduction": reduction, "_softmax": probs})
+                 {"reduction": reduction, "_softmax": probs, "_rows": rows})
 
 
 def _ce_sample(d: Any) -> tuple[tuple, dict]:
