@@ -19,6 +19,7 @@ import numpy as np
 from . import tensor as tensor_module
 from .backend import numpy_backend, tensor_backend
 from .mode import state
+from .registry import passthrough
 from .tensor import SUMMARY_SIZE, Node, Tensor, wrap
 
 # Tensor.backward calls into this module; it cannot import it (this module imports it).
@@ -166,7 +167,10 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                     else:
                         continue  # a raw constant (a Python number, an array)
                     rule = vjps[i] or _not_differentiable(node, i)
-                    gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
+                    if rule is passthrough:
+                        gi = g
+                    else:
+                        gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
                     # The one place where broadcasting is undone, for every op with
                     # several inputs.
                     if gi.shape != xshape:
@@ -174,8 +178,9 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                     if anomaly:
                         _check_grad(node.op, node, i, gi)
                     if xnode is None:
-                        prev = leaf_grads.get(id(x))
-                        leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
+                        key = id(x)
+                        prev = leaf_grads.get(key)
+                        leaf_grads[key] = (x, gi) if prev is None else (x, prev[1] + gi)
                         parents.append(x)
                     else:
                         parents.append(xnode)

@@ -58,6 +58,12 @@ class OpDef:
 REGISTRY: dict[str, OpDef] = {}
 
 
+def passthrough(F: Any, g: Any, y: Any, *inputs: Any, **params: Any) -> Any:
+    """The rule of an input whose gradient is the output's, unchanged (both sides of
+    ``a + b``, ``a`` of ``a - b``): the engine hands ``g`` on without calling it."""
+    return g
+
+
 def defop(*vjps: Rule | None, sample: Callable | None = None, second_order: bool = True,
           label: str = "", method: str | None = None, name: str | None = None,
           tags: tuple[str, ...] = (), saves: tuple[int, ...] | None = None,

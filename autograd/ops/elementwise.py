@@ -12,22 +12,20 @@ from typing import Any
 import numpy as np
 
 from .. import kernels
-from ..registry import defop
+from ..registry import defop, passthrough
 from ..tensor import Tensor, apply
 from ._common import as_tensor, binary, binary_sample, const, unary
 
 # -- arithmetic ------------------------------------------------------------------------
 
 
-@defop(lambda F, g, y, a, b: g,
-       lambda F, g, y, a, b: g,
-       sample=binary_sample(), label="+", saves=(), saves_out=False)
+@defop(passthrough, passthrough, sample=binary_sample(), label="+", saves=(), saves_out=False)
 def add(a: Any, b: Any) -> Tensor:
     """a + b, broadcasting."""
     return binary(add.op, a, b, np.add)
 
 
-@defop(lambda F, g, y, a, b: g,
+@defop(passthrough,
        lambda F, g, y, a, b: -g,
        sample=binary_sample(), label="-", saves=(), saves_out=False)
 def sub(a: Any, b: Any) -> Tensor:
