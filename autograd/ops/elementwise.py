@@ -7,6 +7,7 @@ output, ``y`` the output itself. A binary op's rule returns its gradient at the 
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -17,12 +18,15 @@ from ..tensor import Tensor, apply
 from ._common import as_tensor, binary, binary_sample, const, unary
 
 # -- arithmetic ------------------------------------------------------------------------
+# The forwards call Python's operators, not the ufuncs: on arrays they reach the same
+# ufunc, and on 0-d values (numpy scalars) numpy's scalar arithmetic is several times
+# faster than a ufunc call, which is what scalar graphs are made of.
 
 
 @defop(passthrough, passthrough, sample=binary_sample(), label="+", saves=(), saves_out=False)
 def add(a: Any, b: Any) -> Tensor:
     """a + b, broadcasting."""
-    return binary(add.op, a, b, np.add)
+    return binary(add.op, a, b, operator.add)
 
 
 @defop(passthrough,
@@ -30,7 +34,7 @@ def add(a: Any, b: Any) -> Tensor:
        sample=binary_sample(), label="-", saves=(), saves_out=False)
 def sub(a: Any, b: Any) -> Tensor:
     """a - b, broadcasting."""
-    return binary(sub.op, a, b, np.subtract)
+    return binary(sub.op, a, b, operator.sub)
 
 
 @defop(lambda F, g, y, a, b: g * b,
@@ -38,7 +42,7 @@ def sub(a: Any, b: Any) -> Tensor:
        sample=binary_sample(), label="*", saves_out=False)
 def mul(a: Any, b: Any) -> Tensor:
     """a * b, broadcasting."""
-    return binary(mul.op, a, b, np.multiply)
+    return binary(mul.op, a, b, operator.mul)
 
 
 @defop(lambda F, g, y, a, b: g / b,
@@ -46,7 +50,7 @@ def mul(a: Any, b: Any) -> Tensor:
        sample=binary_sample("real", "nonzero"), label="/", saves=(1,))
 def div(a: Any, b: Any) -> Tensor:
     """a / b, broadcasting. d/db = -a/b^2 = -y/b."""
-    return binary(div.op, a, b, np.true_divide)
+    return binary(div.op, a, b, operator.truediv)
 
 
 def _pow_base_vjp(F: Any, g: Any, y: Any, a: Any, b: Any) -> Any:
@@ -76,7 +80,7 @@ def _pow_exponent_vjp(F: Any, g: Any, y: Any, a: Any, b: Any) -> Any:
 @defop(_pow_base_vjp, _pow_exponent_vjp, sample=binary_sample("positive", "real"), label="**")
 def pow(a: Any, b: Any) -> Tensor:
     """a ** b, broadcasting. d/da = b a^(b-1) (0 where b = 0); d/db = a^b log a (a > 0)."""
-    return binary(pow.op, a, b, np.power)
+    return binary(pow.op, a, b, operator.pow)
 
 
 @defop(lambda F, g, y, a: -g, sample=unary(), label="neg", saves=(), saves_out=False)
