@@ -178,6 +178,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           + (f", generalization accuracy {metrics['generalization_accuracy']:.4f} "
              f"on {metrics['n_generalization']} charges outside the box"
              if "generalization_accuracy" in metrics else ""))
+    if 0 < wrong.sum() <= 5:  # a handful: name them (q = 0 held out is the usual one)
+        print(f"misclassified test charges: {metrics['test_misclassified']}")
 
     common.write_json(out / "history.json", dict(history))
     if not args.no_plots:
