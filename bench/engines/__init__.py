@@ -33,5 +33,14 @@ class Runner:
     note: str = ""  # shown under the table, e.g. a setting the engine needed to finish
 
 
-def unsupported_kind(engine: str, kind: str) -> NotSupported:
-    return NotSupported(f"{engine} has no implementation of workload kind {kind!r}")
+Maker = Callable[[Any, dict], Runner]
+
+
+def dispatch(engine: str, case: Any, data: dict, makers: dict[str, Maker],
+             missing: str | None = None) -> Runner:
+    """Every engine's ``build``: the maker for ``case.kind``, or ``NotSupported`` with
+    ``missing`` (by default: the engine has no implementation of that kind)."""
+    if case.kind not in makers:
+        raise NotSupported(missing or f"{engine} has no implementation of workload kind "
+                                      f"{case.kind!r}")
+    return makers[case.kind](case, data)

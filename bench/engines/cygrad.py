@@ -11,7 +11,7 @@ from typing import Any
 
 from workloads import SCALAR_CHAIN, VECTOR_CHAIN, Case, chain_kinds, param_names
 
-from . import Runner, unsupported_kind
+from . import Runner, dispatch
 from ._graph import run_chain, scalar_grads, scalar_mlp_loss, scalar_params, unflatten
 
 
@@ -113,8 +113,6 @@ def _scalar_mlp(case: Case, data: dict) -> Runner:
 
 
 def build(case: Case, data: dict) -> Runner:
-    makers = {"mlp": _mlp, "hvp": _hvp, "chain": _chain, "scalar_chain": _chain,
-              "scalar_mlp": _scalar_mlp}
-    if case.kind not in makers:
-        raise unsupported_kind("cygrad", case.kind)
-    return makers[case.kind](case, data)
+    return dispatch("cygrad", case, data,
+                    {"mlp": _mlp, "hvp": _hvp, "chain": _chain, "scalar_chain": _chain,
+                     "scalar_mlp": _scalar_mlp})

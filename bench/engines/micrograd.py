@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from workloads import SCALAR_CHAIN, Case, chain_kinds
 
-from . import NotSupported, Runner
+from . import Runner, dispatch
 from ._graph import run_chain, scalar_grads, scalar_mlp_loss, scalar_params, unflatten
 
 
@@ -62,8 +62,6 @@ def _scalar_chain(case: Case, data: dict) -> Runner:
 
 
 def build(case: Case, data: dict) -> Runner:
-    if case.kind == "scalar_mlp":
-        return _scalar_mlp(case, data)
-    if case.kind == "scalar_chain":
-        return _scalar_chain(case, data)
-    raise NotSupported("micrograd has scalar Values only (no arrays, no second derivatives)")
+    return dispatch("micrograd", case, data,
+                    {"scalar_mlp": _scalar_mlp, "scalar_chain": _scalar_chain},
+                    "micrograd has scalar Values only (no arrays, no second derivatives)")

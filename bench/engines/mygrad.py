@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from workloads import SCALAR_CHAIN, VECTOR_CHAIN, Case, chain_kinds, param_names
 
-from . import NotSupported, Runner
+from . import Runner, dispatch
 from ._graph import run_chain, scalar_grads, scalar_mlp_loss, scalar_params, unflatten
 
 
@@ -87,7 +87,7 @@ def _scalar_mlp(case: Case, data: dict) -> Runner:
 
 
 def build(case: Case, data: dict) -> Runner:
-    makers = {"mlp": _mlp, "chain": _chain, "scalar_chain": _chain, "scalar_mlp": _scalar_mlp}
-    if case.kind not in makers:
-        raise NotSupported("MyGrad has no second derivatives (grad of grad)")
-    return makers[case.kind](case, data)
+    return dispatch("mygrad", case, data,
+                    {"mlp": _mlp, "chain": _chain, "scalar_chain": _chain,
+                     "scalar_mlp": _scalar_mlp},
+                    "MyGrad has no second derivatives (grad of grad)")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from workloads import ADD, HVP_EPS, MUL, SCALAR_CHAIN, VECTOR_CHAIN, Case, chain_kinds, param_names
 
-from . import Runner, unsupported_kind
+from . import Runner, dispatch
 
 
 def version() -> str:
@@ -145,8 +145,6 @@ def _scalar_mlp(case: Case, data: dict) -> Runner:
 
 
 def build(case: Case, data: dict) -> Runner:
-    makers = {"mlp": _mlp, "hvp": _hvp, "chain": _chain, "scalar_chain": _chain,
-              "scalar_mlp": _scalar_mlp}
-    if case.kind not in makers:
-        raise unsupported_kind("numpy", case.kind)
-    return makers[case.kind](case, data)
+    return dispatch("numpy", case, data,
+                    {"mlp": _mlp, "hvp": _hvp, "chain": _chain, "scalar_chain": _chain,
+                     "scalar_mlp": _scalar_mlp})
