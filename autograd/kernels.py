@@ -19,10 +19,20 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(x.dtype.type(0), x)
 
 
+def _reduce_kept(ufunc: np.ufunc, x: np.ndarray, axis: int | tuple | None) -> np.ndarray:
+    """``ufunc.reduce`` over ``axis``, keeping it. numpy reduces a short last axis (a few
+    classes per row) several times slower than the leading axis of a contiguous array
+    (max over (4096, 2): 139 us against 5 us), so a matrix with short rows is reduced as
+    the columns of its transposed copy."""
+    if x.ndim == 2 and (axis == -1 or axis == 1) and x.shape[1] <= 16:
+        return ufunc.reduce(np.ascontiguousarray(x.T), axis=0)[:, None]
+    return ufunc.reduce(x, axis=axis, keepdims=True)
+
+
 def _finite_max(x: np.ndarray, axis: int | tuple | None) -> tuple[np.ndarray, bool]:
     """The maximum over ``axis`` (kept), as the shift that makes exp safe, and whether it
     was finite everywhere (the common case, which needs no special handling)."""
-    m = x.max(axis=axis, keepdims=True)
+    m = _reduce_kept(np.maximum, x, axis)
     # ndarray.all's own reduction, without its Python-level wrapper (the hot path).
     if np.logical_and.reduce(np.isfinite(m), axis=None):
         return m, True
@@ -40,20 +50,20 @@ def _log(s: np.ndarray, finite: bool) -> np.ndarray:
 def logsumexp(x: np.ndarray, axis: int | tuple | None = None,
               keepdims: bool = False) -> np.ndarray:
     m, finite = _finite_max(x, axis)
-    out = _log(np.sum(np.exp(x - m), axis=axis, keepdims=True), finite) + m
+    out = _log(_reduce_kept(np.add, np.exp(x - m), axis), finite) + m
     return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     e = np.exp(x - _finite_max(x, axis)[0])
-    return e / np.sum(e, axis=axis, keepdims=True)
+    return e / _reduce_kept(np.add, e, axis)
 
 
 def softmax_and_logsumexp(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """softmax over the last axis and logsumexp over it, sharing one exponential."""
     m, finite = _finite_max(x, -1)
     e = np.exp(x - m)
-    s = e.sum(axis=-1, keepdims=True)
+    s = _reduce_kept(np.add, e, -1)
     return e / s, (_log(s, finite) + m)[..., 0]
 
 
