@@ -154,9 +154,14 @@ def optimizer(model: nn.Module, settings: dict[str, Any]) -> nn.optim.Optimizer:
 
 
 def train(model: nn.Module, loss: Any, settings: dict[str, Any], train_data: tuple,
-          val_data: tuple | None, args: argparse.Namespace, metrics: Any = None) -> nn.History:
+          val_data: tuple | None, args: argparse.Namespace, metrics: Any = None,
+          drop_last: bool = False) -> nn.History:
     """nn.fit with the script's settings; the validation data only records curves (no
-    early stopping, no model selection on it)."""
+    early stopping, no model selection on it). ``drop_last`` skips each epoch's short
+    final batch (the same shuffled order otherwise)."""
+    if drop_last:
+        train_data = nn.DataLoader(*train_data, batch_size=settings["batch_size"],
+                                   shuffle=True, drop_last=True, rng=args.seed)
     return nn.fit(model, loss, optimizer(model, settings), train_data,
                   epochs=settings["epochs"], batch_size=settings["batch_size"],
                   val_data=val_data, rng=args.seed, metrics=metrics,

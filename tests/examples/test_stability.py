@@ -101,3 +101,21 @@ def test_help_explains_every_option():
     for option in ("--config", "--cone", "--rank", "--box", "--generalize", "--recipe",
                    "--seed", "--out", "--scale", "--epochs", "--lr"):
         assert option in text
+
+
+def test_last_batch_is_dropped_by_the_adam_recipe_and_kept_on_request(tmp_path):
+    # 353 training bundles: 11 batches of 32 and a last batch of 1, which the Adam
+    # recipe drops; keeping it trains on other batches, so the runs differ.
+    runs = {}
+    for choice in ("default", "keep", "drop"):
+        extra = () if choice == "default" else ("--last-batch", choice)
+        out = tmp_path / choice
+        runs[choice] = metrics_of(run("stability.py", "--epochs", "2", "--no-plots",
+                                      *extra, "--out", str(out)), out)
+    assert runs["default"]["last_batch"] == "drop" and runs["keep"]["last_batch"] == "keep"
+    assert runs["default"]["final_loss"] == runs["drop"]["final_loss"]
+    assert runs["keep"]["final_loss"] != runs["drop"]["final_loss"]
+    lecture = metrics_of(run("stability.py", "--recipe", "lecture", "--epochs", "1",
+                             "--no-plots", "--out", str(tmp_path / "lecture")),
+                         tmp_path / "lecture")
+    assert lecture["last_batch"] == "keep"
