@@ -83,6 +83,13 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
             yd = y.data
             if yd.dtype is not xd.dtype:  # rare: an int/bool tensor used as a constant
                 x, xd, y, yd = match_float(x, xd, y, yd)
+            if not xd.ndim and not yd.ndim:
+                # Two 0-d values (a scalar graph): as numpy scalars they take numpy's
+                # scalar arithmetic, ~10x faster than a ufunc on 0-d arrays (leaves).
+                if type(xd) is np.ndarray:
+                    xd = xd[()]
+                if type(yd) is np.ndarray:
+                    yd = yd[()]
         else:
             y = yd = const(y, xd.dtype)
     elif isinstance(y, Tensor):
