@@ -133,17 +133,16 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                 gi = vjps[0](F, g, out, arg, **params) if params else vjps[0](F, g, out, arg)
                 if anomaly:
                     _check_grad(node.op, node, 0, gi)
+                # The skeleton is the input itself when it is a leaf or a Node already.
+                parents = inputs if xnode is None or xnode is x else (xnode,)
                 if xnode is None:
                     prev = leaf_grads.get(id(x))
                     leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
-                    parents = [x]
+                elif xnode.grad is None:
+                    xnode.grad = gi
+                    heappush(heap, (-xnode.seq, xnode))
                 else:
-                    parents = [xnode]
-                    if xnode.grad is None:
-                        xnode.grad = gi
-                        heappush(heap, (-xnode.seq, xnode))
-                    else:
-                        xnode.grad = xnode.grad + gi
+                    xnode.grad = xnode.grad + gi
             else:
                 if create_graph:
                     args = inputs
@@ -189,13 +188,14 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                             heappush(heap, (-xnode.seq, xnode))
                         else:
                             xnode.grad = xnode.grad + gi
+                parents = tuple(parents)
             node.order = step
             step += 1
             arr = g.data if create_graph else g
             node.grad_summary = arr if arr.size <= SUMMARY_SIZE else None
             if not retain_graph:
                 # Drop the saved values (releasing their arrays), keep the skeleton.
-                node.parents = tuple(parents)
+                node.parents = parents
                 node.inputs = None
                 node.out = None
                 node.params = None  # may hold forward caches (cross_entropy's softmax)
