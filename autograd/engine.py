@@ -279,8 +279,8 @@ def _own(g: Any, seen: set[int]) -> Tensor:
     array to both inputs). Fresh arrays, the common case, are not copied; a cotangent the
     caller passed in was already copied by ``_seed``."""
     if type(g) is not np.ndarray:
-        g = np.array(g)  # a numpy scalar (ops on 0-d data give those): an owned 0-d array
-    elif g.base is not None or id(g) in seen:
+        return wrap(np.array(g))  # a numpy scalar (0-d ops give those): a fresh 0-d array
+    if g.base is not None or id(g) in seen:
         g = g.copy()
     seen.add(id(g))
     return wrap(g)
