@@ -267,7 +267,7 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False,
     if not create_graph and isinstance(seed, Tensor):
         seed = seed.data
     leaf_grads, _ = _run([tensor], [seed], retain_graph or create_graph, create_graph)
-    seen: set[int] = set()
+    seen: set[int] = {id(seed)}  # a cotangent array the caller passed in is theirs
     for leaf, g in leaf_grads.values():
         g = _own(g, seen) if not isinstance(g, Tensor) else g if create_graph else g.detach()
         leaf.grad = g if leaf.grad is None else _add_grads(leaf.grad, g, create_graph)
@@ -276,8 +276,8 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False,
 def _own(g: Any, seen: set[int]) -> Tensor:
     """A gradient array as a Tensor that owns its data: not a (read-only) broadcast view
     (sum's rule returns one), not shared with another result (add's rule hands the same
-    array to both inputs). Fresh arrays, the common case, are not copied; a cotangent the
-    caller passed in was already copied by ``_seed``."""
+    array to both inputs), not the cotangent array the caller passed in (callers put its
+    id in ``seen`` first). Fresh arrays, the common case, are not copied."""
     if type(g) is not np.ndarray:
         return wrap(np.array(g))  # a numpy scalar (0-d ops give those): a fresh 0-d array
     if g.base is not None or id(g) in seen:

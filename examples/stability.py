@@ -10,7 +10,9 @@ cone), an 80/20 train/test split stratified by label.
 
 The network (the lecture's): 2 inputs, 64 ReLU units (eq. 6), 2 logits with softmax and
 cross-entropy (eqs. 7, 29, 31).  Default training: Adam, learning rate 1e-2, batch 32,
-100 epochs.  ``--recipe lecture`` trains exactly as the lecture does: plain SGD (eq. 15),
+100 epochs, each epoch's short last batch dropped (353 = 11 x 32 + 1 training bundles;
+``--last-batch keep`` keeps it, and it is kept when there is less than one batch).
+``--recipe lecture`` trains exactly as the lecture does: plain SGD (eq. 15),
 learning rate 1e-3, batch 32, 100 epochs.
 
 Input scaling is part of the recipe: the network sees x = q / s.  The Adam recipe uses
@@ -152,6 +154,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     (X_tr, y_tr), (X_te, y_te) = data["train"], data["test"]
     x_tr, x_te = features(X_tr, scale), features(X_te, scale)
     last_batch = args.last_batch or recipe["last_batch"]
+    if last_batch == "drop" and len(y_tr) < settings["batch_size"]:
+        last_batch = "keep"  # fewer bundles than one batch: dropping would leave none
     print(f"{data['cicy']}: {len(y_tr)} train / {len(y_te)} test bundles, "
           f"{y_tr.mean():.1%} stable ({args.cone} cone, rank {args.rank}); "
           f"{settings['optimizer']} lr {settings['lr']:g}, batch {settings['batch_size']}, "

@@ -71,10 +71,11 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
     ty = type(y)
     if (ty is float or ty is int) and isinstance(x, Tensor):  # tensor <op> Python number
         xd = x.data
-        if ty is float and xd.dtype is _F64:
+        if ty is float and xd.dtype is _F64 and type(xd) is np.ndarray:
             # numpy's ufuncs take a 0-d array of the array's dtype much faster than a
             # Python float (whose weak type must be resolved), here and again in the
-            # backward rule; in float64 the conversion is exact.
+            # backward rule; in float64 the conversion is exact. (A numpy scalar is
+            # faster still with the Python float: scalar arithmetic.)
             y = np.array(y, _F64)
         return apply(op, (x, y), fwd(xd, y))
     if isinstance(x, Tensor):
@@ -83,9 +84,10 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
             yd = y.data
             if yd.dtype is not xd.dtype:  # rare: an int/bool tensor used as a constant
                 x, xd, y, yd = match_float(x, xd, y, yd)
-            if not xd.ndim and not yd.ndim:
-                # Two 0-d values (a scalar graph): as numpy scalars they take numpy's
+            if not xd.ndim and not yd.ndim and xd.dtype.kind == "f":
+                # Two 0-d floats (a scalar graph): as numpy scalars they take numpy's
                 # scalar arithmetic, ~10x faster than a ufunc on 0-d arrays (leaves).
+                # Integers stay arrays, which wrap on overflow where scalars warn.
                 if type(xd) is np.ndarray:
                     xd = xd[()]
                 if type(yd) is np.ndarray:
@@ -102,10 +104,14 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
     try:
         data = fwd(xd, yd)
     except ValueError as e:
-        raise ValueError(
-            f"{op.name}: shapes {np.shape(xd)} and {np.shape(yd)} do not broadcast together "
-            "(trailing dimensions must be equal or 1); reshape one side"
-        ) from e
+        try:
+            np.broadcast_shapes(np.shape(xd), np.shape(yd))
+        except ValueError:
+            raise ValueError(
+                f"{op.name}: shapes {np.shape(xd)} and {np.shape(yd)} do not broadcast "
+                "together (trailing dimensions must be equal or 1); reshape one side"
+            ) from e
+        raise ValueError(f"{op.name}: {e}") from e  # not a shape problem (int ** -1)
     return apply(op, (x, y), data)
 
 

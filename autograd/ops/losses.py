@@ -21,7 +21,9 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _reduce(op: str, per_item: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "mean":
-        if per_item.size:  # ndarray.mean's own steps, without its Python-level wrapper
+        if per_item.size and per_item.dtype.itemsize >= 4:
+            # ndarray.mean's own steps without its Python-level wrapper; float16 keeps
+            # mean's float32 accumulator (its sum and count overflow at 65504)
             return np.asarray(np.add.reduce(per_item, axis=None) / per_item.size)
         return np.asarray(per_item.mean())
     if reduction == "sum":

@@ -269,3 +269,35 @@ def test_create_graph_gradients_equal_plain_gradients(op, data, f32):
     for p, r, x in zip(plain, recorded, leaves):
         assert p.dtype == r.dtype == x.dtype and p.shape == r.shape == x.shape
         assert np.allclose(p.data, r.data, rtol=1e-5 if f32 else 1e-12, atol=1e-6)
+
+
+def test_float16_mean_losses_accumulate_like_ndarray_mean():
+    # a float16 sum overflows at 65504 (and so does the count 100000 as float16)
+    x = ag.Tensor(np.full(1000, 10, np.float16))
+    assert ag.mse_loss(x, np.zeros(1000, np.float16)).item() == 100.0
+    z = ag.Tensor(np.zeros((100000, 2), np.float16))
+    loss = ag.cross_entropy(z, np.zeros(100000, int))
+    assert loss.dtype == np.float16 and np.isclose(loss.item(), np.log(2), rtol=1e-3)
+
+
+def test_zero_d_integer_arithmetic_wraps_like_arrays():
+    # 0-d floats compute on numpy scalars for speed; integers must keep array semantics
+    with np.errstate(over="raise"):
+        out = ag.Tensor(np.int64(2 ** 62)) * ag.Tensor(np.int64(4))
+    assert out.item() == 0
+
+
+def test_a_non_shape_value_error_is_not_called_a_broadcasting_error():
+    with pytest.raises(ValueError, match="pow: Integers to negative") as info:
+        ag.Tensor([2]) ** ag.Tensor([-1])
+    assert "broadcast" not in str(info.value)
+    with pytest.raises(ValueError, match="do not broadcast"):
+        ag.Tensor([1.0, 2.0]) + ag.Tensor([1.0, 2.0, 3.0])
+
+
+def test_backward_does_not_alias_the_callers_cotangent():
+    x = ag.Tensor(np.zeros(3), requires_grad=True)
+    cot = ag.Tensor(np.ones(3))
+    (x + 1.0).backward(gradient=cot)
+    x.grad.data[...] = 5.0
+    np.testing.assert_array_equal(cot.data, 1.0)

@@ -119,3 +119,10 @@ def test_last_batch_is_dropped_by_the_adam_recipe_and_kept_on_request(tmp_path):
                              "--no-plots", "--out", str(tmp_path / "lecture")),
                          tmp_path / "lecture")
     assert lecture["last_batch"] == "keep"
+
+
+def test_a_training_set_smaller_than_a_batch_keeps_its_only_batch(tmp_path):
+    # [-2, 2]^2: 20 training bundles, fewer than the batch of 32 the Adam recipe uses
+    m = metrics_of(run("stability.py", "--box", "-2", "2", "--epochs", "1", "--no-plots",
+                       "--out", str(tmp_path)), tmp_path)
+    assert m["n_train"] < 32 and m["last_batch"] == "keep"
