@@ -121,20 +121,42 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
             params = node.params
             vjps = node.op.vjps
             out = _as_output_tensor(node) if create_graph else node.out
-            if len(inputs) == 1:
-                # The commonest node, written out: its one input needs a gradient (or
-                # nothing would have been recorded) and already has the gradient's shape.
-                x = inputs[0]
+            only = node.only
+            if only >= 0:
+                # One input needs a gradient (the commonest node: unary ops, tensor <op>
+                # constant), written out without the per-input loop below.
+                x = inputs[only]
                 if type(x) is Node:
                     xnode = arg = x
                 else:
                     xnode = x.grad_fn
                     arg = x if create_graph else x.data
-                gi = vjps[0](F, g, out, arg, **params) if params else vjps[0](F, g, out, arg)
+                rule = vjps[only] or _not_differentiable(node, only)
+                if len(inputs) == 1:
+                    gi = rule(F, g, out, arg, **params) if params else rule(F, g, out, arg)
+                    # A unary rule's gradient has the input's shape already. The skeleton
+                    # is the input itself when it is a leaf or a Node already.
+                    parents = inputs if xnode is None or xnode is x else (xnode,)
+                else:
+                    c = inputs[1 - only]  # a constant: a raw value or a tensor
+                    if isinstance(c, Tensor):
+                        parents = (xnode or x, c) if only == 0 else (c, xnode or x)
+                        if not create_graph:
+                            c = c.data
+                    else:
+                        parents = (xnode or x,)
+                    if rule is passthrough:
+                        gi = g
+                    elif params:
+                        args = (arg, c) if only == 0 else (c, arg)
+                        gi = rule(F, g, out, *args, **params)
+                    else:
+                        gi = rule(F, g, out, arg, c) if only == 0 else rule(F, g, out, c, arg)
+                    xshape = x.shape if xnode is x else x.data.shape
+                    if gi.shape != xshape:
+                        gi = F.unbroadcast(gi, xshape)
                 if anomaly:
-                    _check_grad(node.op, node, 0, gi)
-                # The skeleton is the input itself when it is a leaf or a Node already.
-                parents = inputs if xnode is None or xnode is x else (xnode,)
+                    _check_grad(node.op, node, only, gi)
                 if xnode is None:
                     prev = leaf_grads.get(id(x))
                     leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
@@ -191,8 +213,7 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                 parents = tuple(parents)
             node.order = step
             step += 1
-            arr = g.data if create_graph else g
-            node.grad_summary = arr if arr.size <= SUMMARY_SIZE else None
+            node.grad_summary = (g.data if create_graph else g) if g.size <= SUMMARY_SIZE else None
             if not retain_graph:
                 # Drop the saved values (releasing their arrays), keep the skeleton.
                 node.parents = parents

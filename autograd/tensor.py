@@ -43,21 +43,15 @@ class Node:
     ``order`` and ``grad_summary`` (the gradient of the output, when small) are filled in
     by the engine so the backward pass can be drawn after it ran; ``value_summary`` is the
     output's value when small. ``grad`` holds the gradient arriving at the output while
-    the engine's backward pass waits to process the node (None otherwise). ``params``
+    the engine's backward pass waits to process the node (None otherwise); ``only`` is
+    the index of the one input that needs a gradient, or -1 when several do. ``params``
     entries whose names start with an underscore are forward caches for the derivative
     rule (not shown in pictures).
     """
 
     __slots__ = ("op", "inputs", "out", "params", "parents", "origin", "order",
                  "grad_summary", "value_summary", "shape", "dtype", "scope", "seq", "name",
-                 "grad")
-
-    def __getattr__(self, name: str) -> None:
-        # Slots filled later (parents, order, grad_summary, origin, name) read as None
-        # until set; leaving them unset keeps node creation, the hot path, cheap.
-        if name in Node.__slots__:
-            return None
-        raise AttributeError(name)
+                 "grad", "only")
 
     def __repr__(self) -> str:
         return f"<Node {self.op.name}>"
@@ -263,42 +257,60 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) 
     out.grad = None
     out._name = None
     if state.grad_enabled:
-        for x in inputs:
-            if isinstance(x, Tensor) and x.requires_grad:
-                # Nodes are only made here, field by field: this runs once per recorded op.
-                node = _new(Node)
-                node.op = op
-                node.params = params
-                node.scope = state.scope
-                node.seq = _next_seq()
-                node.shape = data.shape
-                node.dtype = data.dtype
-                node.value_summary = data if data.size <= SUMMARY_SIZE else None
-                node.out = data if op.saves_out else None
-                node.grad = None
-                # Keep only what the rules read; an input they don't read is replaced by
-                # the node that made it, so its array can be freed as soon as possible.
-                saves = op.saves
-                if saves is None:
-                    node.inputs = inputs
-                elif len(inputs) == 1:
-                    node.inputs = inputs if saves else (x.grad_fn or x,)
-                elif len(inputs) == 2:  # written out: binary ops are the next commonest
-                    a, b = inputs
-                    if 0 not in saves and isinstance(a, Tensor):
-                        a = a.grad_fn or a
-                    if 1 not in saves and isinstance(b, Tensor):
-                        b = b.grad_fn or b
-                    node.inputs = (a, b)
-                else:
-                    node.inputs = tuple([
-                        x if i in saves or not isinstance(x, Tensor) else x.grad_fn or x
-                        for i, x in enumerate(inputs)])
-                out.grad_fn = node
-                out.requires_grad = True
-                if state.anomaly:
-                    _check_anomaly(op, node, data)
-                return out
+        # Which inputs need a gradient: ``only`` is the index of the single one (the
+        # engine then skips its per-input loop: unary ops, tensor <op> constant), -1 when
+        # several do, None when none does (nothing to record).
+        n = len(inputs)
+        if n == 1:
+            x = inputs[0]
+            only = 0 if isinstance(x, Tensor) and x.requires_grad else None
+        elif n == 2:
+            a, b = inputs
+            if isinstance(a, Tensor) and a.requires_grad:
+                only = -1 if isinstance(b, Tensor) and b.requires_grad else 0
+            else:
+                only = 1 if isinstance(b, Tensor) and b.requires_grad else None
+        else:
+            only = -1 if any(isinstance(x, Tensor) and x.requires_grad for x in inputs) else None
+        if only is not None:
+            # Nodes are only made here, field by field: this runs once per recorded op.
+            node = _new(Node)
+            node.op = op
+            node.params = params
+            node.scope = state.scope
+            node.seq = _next_seq()
+            node.shape = data.shape
+            node.dtype = data.dtype
+            node.value_summary = data if data.size <= SUMMARY_SIZE else None
+            node.out = data if op.saves_out else None
+            node.grad = None
+            node.only = only
+            # Set now although filled in later: with every slot set, no __getattr__
+            # fallback is needed, and attribute reads in the engine stay on CPython's
+            # specialised fast path (a type with __getattr__ is never specialised).
+            node.parents = node.origin = node.order = node.grad_summary = node.name = None
+            # Keep only what the rules read; an input they don't read is replaced by
+            # the node that made it, so its array can be freed as soon as possible.
+            saves = op.saves
+            if saves is None:
+                node.inputs = inputs
+            elif n == 1:
+                node.inputs = inputs if saves else (x.grad_fn or x,)
+            elif n == 2:  # written out: binary ops are the next commonest
+                if 0 not in saves and isinstance(a, Tensor):
+                    a = a.grad_fn or a
+                if 1 not in saves and isinstance(b, Tensor):
+                    b = b.grad_fn or b
+                node.inputs = (a, b)
+            else:
+                node.inputs = tuple([
+                    x if i in saves or not isinstance(x, Tensor) else x.grad_fn or x
+                    for i, x in enumerate(inputs)])
+            out.grad_fn = node
+            out.requires_grad = True
+            if state.anomaly:
+                _check_anomaly(op, node, data)
+            return out
     out.grad_fn = None
     out.requires_grad = False
     return out

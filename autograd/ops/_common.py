@@ -14,6 +14,7 @@ from ..tensor import Tensor, apply
 
 _SCALARS = (int, float, bool, np.number, np.bool_)
 _F64 = np.dtype(np.float64)
+_NDARRAY = np.ndarray  # a global: CPython 3.11 does not specialise np.ndarray's lookup
 
 
 def as_tensor(x: Any) -> Tensor:
@@ -66,17 +67,39 @@ def constants_as(items: Any) -> tuple:
     return tuple(out)
 
 
+class _Float64Constants(dict):
+    """Float constants as read-only 0-d float64 arrays, each made once: code repeats its
+    constants (x * 0.5 in every step), and making the array costs as much as the op's
+    ufunc. ``constants[v]`` makes a missing one."""
+
+    limit = 512
+
+    def __missing__(self, v: float) -> np.ndarray:
+        arr = np.array(v, _F64)
+        arr.flags.writeable = False
+        # Zero is not kept: 0.0 == -0.0 would share one entry and lose the sign of zero
+        # (x * -0.0); NaN never equals its key.
+        if v and v == v:
+            if len(self) >= self.limit:
+                self.clear()  # constants drawn from data, not written in code: stay bounded
+            self[v] = arr
+        return arr
+
+
+_F64_CONSTANTS = _Float64Constants()
+
+
 def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
     """Apply a broadcasting binary op; either side may be a constant."""
     ty = type(y)
     if (ty is float or ty is int) and isinstance(x, Tensor):  # tensor <op> Python number
         xd = x.data
-        if ty is float and xd.dtype is _F64 and type(xd) is np.ndarray:
+        if ty is float and xd.dtype is _F64 and type(xd) is _NDARRAY:
             # numpy's ufuncs take a 0-d array of the array's dtype much faster than a
             # Python float (whose weak type must be resolved), here and again in the
             # backward rule; in float64 the conversion is exact. (A numpy scalar is
             # faster still with the Python float: scalar arithmetic.)
-            y = np.array(y, _F64)
+            y = _F64_CONSTANTS[y]
         return apply(op, (x, y), fwd(xd, y))
     if isinstance(x, Tensor):
         xd = x.data

@@ -174,7 +174,7 @@ def _tanh_vjp(F: Any, g: Any, y: Any, x: Any) -> Any:
     if F.recording or type(d) is not np.ndarray:  # recorded, or 0-d (a numpy scalar)
         return g - d * y
     d *= y
-    return np.subtract(g, d, out=d)
+    return np.subtract(g, d, d)  # out= given by position: numpy parses it faster
 
 
 @defop(_tanh_vjp, sample=unary(), method="tanh", saves=())
