@@ -108,9 +108,18 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
     # ('div') for what is the backward of the op being differentiated, checked below.
     state.anomaly = False
     step = 0
+    # A chain never needs the heap: a node's one input comes next when nothing waiting
+    # in the heap was made after it, so it is handed over directly (``ready``).
+    ready = None
     try:
-        while heap:
-            node = heappop(heap)[1]
+        while True:
+            if ready is None:
+                if not heap:
+                    break
+                node = heappop(heap)[1]
+            else:
+                node = ready
+                ready = None
             g = node.grad
             node.grad = None
             if capture is not None and id(node) in capture:
@@ -162,7 +171,10 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                     leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
                 elif xnode.grad is None:
                     xnode.grad = gi
-                    heappush(heap, (-xnode.seq, xnode))
+                    if heap and heap[0][0] < -xnode.seq:  # the heap holds a later node
+                        heappush(heap, (-xnode.seq, xnode))
+                    else:
+                        ready = xnode
                 else:
                     xnode.grad = xnode.grad + gi
             else:
@@ -225,6 +237,8 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
         state.anomaly = anomaly
         for _, pending in heap:  # an error stopped the pass: leave no gradient behind
             pending.grad = None
+        if ready is not None:
+            ready.grad = None
     return leaf_grads, captured
 
 

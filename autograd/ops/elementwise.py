@@ -15,7 +15,7 @@ import numpy as np
 from .. import kernels
 from ..registry import defop, passthrough
 from ..tensor import Tensor, apply
-from ._common import as_tensor, binary, binary_sample, const, unary
+from ._common import _NDARRAY, as_tensor, binary, binary_sample, const, unary
 
 # -- arithmetic ------------------------------------------------------------------------
 # The forwards call Python's operators, not the ufuncs: on arrays they reach the same
@@ -171,7 +171,7 @@ def _tanh_vjp(F: Any, g: Any, y: Any, x: Any) -> Any:
     # g (1 - y^2) written as g - g y y: array-array products only (a Python-number operand
     # takes numpy's slow path on small arrays) and, unrecorded, all in one new buffer.
     d = g * y
-    if F.recording or type(d) is not np.ndarray:  # recorded, or 0-d (a numpy scalar)
+    if type(d) is not _NDARRAY:  # a Tensor (a recorded backward) or a numpy scalar (0-d)
         return g - d * y
     d *= y
     return np.subtract(g, d, d)  # out= given by position: numpy parses it faster

@@ -319,3 +319,14 @@ def test_float_constants_are_shared_read_only_and_bounded():
     for v in np.linspace(1.0, 2.0, 3 * _F64_CONSTANTS.limit):
         x * float(v)
     assert len(_F64_CONSTANTS) <= _F64_CONSTANTS.limit
+
+
+def test_a_value_waits_for_all_its_consumers_before_its_backward():
+    # w = x' * 3 hands its gradient to x' = tanh(x) while exp(x'), made after x', has not
+    # run yet: x' must wait for it rather than being taken next.
+    x = ag.tensor([0.3, -0.7], requires_grad=True)
+    t = ag.tanh(x)
+    out = ag.exp(t) + t * 3.0
+    out.sum().backward()
+    tv = np.tanh(x.data)
+    np.testing.assert_allclose(x.grad.data, (np.exp(tv) + 3.0) * (1 - tv ** 2), rtol=1e-12)
