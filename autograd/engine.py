@@ -20,7 +20,7 @@ from . import tensor as tensor_module
 from .backend import numpy_backend, tensor_backend
 from .mode import state
 from .registry import passthrough
-from .tensor import SUMMARY_SIZE, Node, Tensor, wrap
+from .tensor import Node, Tensor, wrap
 
 # Tensor.backward calls into this module; it cannot import it (this module imports it).
 tensor_module._engine = sys.modules[__name__]
@@ -225,7 +225,8 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                 parents = tuple(parents)
             node.order = step
             step += 1
-            node.grad_summary = (g.data if create_graph else g) if g.size <= SUMMARY_SIZE else None
+            if node.value_summary is not None:  # a small output, so a small gradient too
+                node.grad_summary = g.data if create_graph else g
             if not retain_graph:
                 # Drop the saved values (releasing their arrays), keep the skeleton.
                 node.parents = parents

@@ -330,3 +330,15 @@ def test_a_value_waits_for_all_its_consumers_before_its_backward():
     out.sum().backward()
     tv = np.tanh(x.data)
     np.testing.assert_allclose(x.grad.data, (np.exp(tv) + 3.0) * (1 - tv ** 2), rtol=1e-12)
+
+
+def test_backward_keeps_small_gradients_for_pictures_and_drops_large_ones():
+    from autograd.tensor import SUMMARY_SIZE
+
+    small = ag.tensor(np.ones(SUMMARY_SIZE), requires_grad=True)
+    large = ag.tensor(np.ones(SUMMARY_SIZE + 1), requires_grad=True)
+    ys = (small * 2.0, large * 2.0)
+    for y in ys:
+        (y * 3.0).sum().backward()
+    np.testing.assert_array_equal(ys[0].grad_fn.grad_summary, np.full(SUMMARY_SIZE, 3.0))
+    assert ys[1].grad_fn.grad_summary is None
