@@ -105,15 +105,17 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
         xd = x.data
         if isinstance(y, Tensor):
             yd = y.data
-            if yd.dtype is not xd.dtype:  # rare: an int/bool tensor used as a constant
+            dtype = xd.dtype
+            if yd.dtype is not dtype:  # rare: an int/bool tensor used as a constant
                 x, xd, y, yd = match_float(x, xd, y, yd)
-            if not xd.ndim and not yd.ndim and xd.dtype.kind == "f":
+                dtype = xd.dtype
+            if not xd.ndim and not yd.ndim and dtype.kind == "f":
                 # Two 0-d floats (a scalar graph): as numpy scalars they take numpy's
                 # scalar arithmetic, ~10x faster than a ufunc on 0-d arrays (leaves).
                 # Integers stay arrays, which wrap on overflow where scalars warn.
-                if type(xd) is np.ndarray:
+                if type(xd) is _NDARRAY:
                     xd = xd[()]
-                if type(yd) is np.ndarray:
+                if type(yd) is _NDARRAY:
                     yd = yd[()]
         else:
             y = yd = const(y, xd.dtype)
