@@ -19,6 +19,26 @@ def softplus(x: np.ndarray) -> np.ndarray:
     return np.logaddexp(x.dtype.type(0), x)
 
 
+_ONES: dict[tuple[int, np.dtype], np.ndarray] = {}
+
+
+def sum_rows(x: np.ndarray) -> np.ndarray:
+    """``x.sum(axis=0)`` of a float32/float64 matrix, as the product ``ones @ x``.
+
+    A bias's gradient is this sum over the batch. BLAS's matrix-vector product adds the
+    rows 2.5-5x faster than numpy's reduction over the leading axis ((4096, 64) float32:
+    16 us against 81 us; (128, 64): 1.3 us against 3.4 us), in another order (rounding
+    differs in the last bits)."""
+    key = (x.shape[0], x.dtype)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) >= 64:
+            _ONES.clear()  # batch sizes drawn from data, not code: stay bounded
+        ones = _ONES[key] = np.ones(key[0], x.dtype)
+        ones.flags.writeable = False
+    return ones @ x
+
+
 def _reduce_kept(ufunc: np.ufunc, x: np.ndarray, axis: int | tuple | None) -> np.ndarray:
     """``ufunc.reduce`` over ``axis``, keeping it. numpy reduces a short last axis (a few
     classes per row) several times slower than the leading axis of a contiguous array
