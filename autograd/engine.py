@@ -161,7 +161,9 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                         gi = rule(F, g, out, *args, **params)
                     else:
                         gi = rule(F, g, out, arg, c) if only == 0 else rule(F, g, out, c, arg)
-                    xshape = x.shape if xnode is x else x.data.shape
+                    # (a node has its output's shape at hand; numpy makes a new tuple
+                    # for every .shape)
+                    xshape = x.data.shape if xnode is None else xnode.shape
                     if gi.shape != xshape:
                         gi = F.unbroadcast(gi, xshape)
                 if anomaly:
@@ -196,7 +198,7 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                             parents.append(x)  # a constant tensor: drawn, not differentiated
                             continue
                         xnode = x.grad_fn
-                        xshape = x.data.shape
+                        xshape = x.data.shape if xnode is None else xnode.shape
                     else:
                         continue  # a raw constant (a Python number, an array)
                     rule = vjps[i] or _not_differentiable(node, i)
