@@ -179,15 +179,47 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                         ready = xnode
                 else:
                     xnode.grad = xnode.grad + gi
-            else:
+            elif len(inputs) == 2:
+                # Two inputs that both need a gradient (w * h and a + b in a scalar
+                # graph): the loop below, written out for them.
+                a, b = inputs
+                na = a if type(a) is Node else a.grad_fn
+                nb = b if type(b) is Node else b.grad_fn
                 if create_graph:
-                    args = inputs
-                elif len(inputs) == 2:
-                    a, b = inputs
-                    args = (a.data if isinstance(a, Tensor) else a,
-                            b.data if isinstance(b, Tensor) else b)
+                    ad, bd = a, b
                 else:
-                    args = [x.data if isinstance(x, Tensor) else x for x in inputs]
+                    ad = a if na is a else a.data
+                    bd = b if nb is b else b.data
+                ra = vjps[0] or _not_differentiable(node, 0)
+                rb = vjps[1] or _not_differentiable(node, 1)
+                if params:
+                    ga = g if ra is passthrough else ra(F, g, out, ad, bd, **params)
+                    gb = g if rb is passthrough else rb(F, g, out, ad, bd, **params)
+                else:
+                    ga = g if ra is passthrough else ra(F, g, out, ad, bd)
+                    gb = g if rb is passthrough else rb(F, g, out, ad, bd)
+                xshape = a.data.shape if na is None else na.shape
+                if ga.shape != xshape:
+                    ga = F.unbroadcast(ga, xshape)
+                xshape = b.data.shape if nb is None else nb.shape
+                if gb.shape != xshape:
+                    gb = F.unbroadcast(gb, xshape)
+                if anomaly:
+                    _check_grad(node.op, node, 0, ga)
+                    _check_grad(node.op, node, 1, gb)
+                parents = (na or a, nb or b)
+                for x, xnode, gi in ((a, na, ga), (b, nb, gb)):
+                    if xnode is None:
+                        prev = leaf_grads.get(id(x))
+                        leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
+                    elif xnode.grad is None:
+                        xnode.grad = gi
+                        heappush(heap, (-xnode.seq, xnode))
+                    else:
+                        xnode.grad = xnode.grad + gi
+            else:
+                args = inputs if create_graph else [
+                    x.data if isinstance(x, Tensor) else x for x in inputs]
                 parents = []
                 for i, x in enumerate(inputs):
                     if type(x) is Node:

@@ -342,3 +342,33 @@ def test_backward_keeps_small_gradients_for_pictures_and_drops_large_ones():
         (y * 3.0).sum().backward()
     np.testing.assert_array_equal(ys[0].grad_fn.grad_summary, np.full(SUMMARY_SIZE, 3.0))
     assert ys[1].grad_fn.grad_summary is None
+
+
+def test_binary_ops_whose_inputs_both_need_a_gradient():
+    # leaves and intermediates on either side, and the same value on both sides
+    x = ag.tensor([0.3, -1.2], requires_grad=True)
+    xv = x.data
+    t = np.tanh(xv)
+    dt = 1 - t ** 2
+    cases = {
+        "x*x": (lambda x, t: x * x, 2 * xv),
+        "t*t": (lambda x, t: t * t, 2 * t * dt),
+        "x*t": (lambda x, t: x * t, t + xv * dt),
+        "t+x": (lambda x, t: t + x, dt + 1),
+        "x-t": (lambda x, t: x - t, 1 - dt),
+        "t/(x+2)": (lambda x, t: t / (x + 2.0), dt / (xv + 2) - t / (xv + 2) ** 2),
+    }
+    for name, (f, expected) in cases.items():
+        x.grad = None
+        f(x, ag.tanh(x)).sum().backward()
+        np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12, err_msg=name)
+
+
+def test_detect_anomaly_names_the_input_of_a_binary_op_in_backward():
+    x = ag.tensor([0.0], requires_grad=True)
+    p = ag.tensor([0.5], requires_grad=True)
+    with ag.detect_anomaly():
+        y = (x ** p).sum()  # 0 ** 0.5 = 0, but d/dx = 0.5 / sqrt(0) is infinite
+        with pytest.raises(FloatingPointError, match="backward of op 'pow'.*input 0"), \
+                np.errstate(divide="ignore", invalid="ignore"):
+            y.backward()
