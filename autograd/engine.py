@@ -81,7 +81,10 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
     popped. One loop orders and propagates, with no recursion and no sorting pass.
     The gradient arriving at an intermediate value waits on the node that made it
     (``node.grad``), so it does not matter which Tensor object (or a Node kept in its
-    place) a consumer holds; a node holds one exactly while it is on the heap.
+    place) a consumer holds; a node holds one exactly while it waits (on the heap, or
+    handed over as ``ready``). A node is processed on one of three paths, the same work
+    written out for the common shapes: one input needing a gradient, two that both do,
+    and the general loop over any number of inputs.
 
     Returns ``(leaf_grads, captured)``: ``leaf_grads`` maps id(leaf) -> (leaf, gradient);
     ``captured`` maps id(node) -> gradient for the node ids in ``capture``. Gradients are
