@@ -162,8 +162,8 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (only on leaves and floating dtypes).
 
-        As in PyTorch, which inputs of an op need a gradient is settled when the op runs:
-        set this before the forward pass, not between it and ``backward()``."""
+        Which inputs of an op need a gradient is settled when the op runs: set this
+        before the forward pass, not between it and ``backward()``."""
         if requires_grad and self.data.dtype.type not in _FLOATS:
             raise TypeError(
                 f"requires_grad=True needs floating data, got dtype {self.data.dtype}; "
