@@ -360,15 +360,25 @@ def test_binary_ops_whose_inputs_both_need_a_gradient():
     }
     for name, (f, expected) in cases.items():
         x.grad = None
-        f(x, ag.tanh(x)).sum().backward()
+        t = ag.tanh(x)
+        y = f(x, t)
+        y.sum().backward()
         np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12, err_msg=name)
+    # the skeleton kept for pictures, in input order: the leaf itself, the node of tanh
+    assert y.grad_fn.op.name == "div" and y.grad_fn.parents[0] is t.grad_fn
+    x.grad = None
+    y = x * ag.tanh(x)
+    y.sum().backward()
+    assert y.grad_fn.parents[0] is x and y.grad_fn.parents[1].op.name == "tanh"
 
 
-def test_detect_anomaly_names_the_input_of_a_binary_op_in_backward():
-    x = ag.tensor([0.0], requires_grad=True)
-    p = ag.tensor([0.5], requires_grad=True)
+@pytest.mark.parametrize("x0, p0, bad", [(0.0, 0.5, 0), (0.0, 2.0, 1)])
+def test_detect_anomaly_names_the_input_of_a_binary_op_in_backward(x0, p0, bad):
+    # 0 ** 0.5: d/dx = 0.5 / sqrt(0) is infinite; 0 ** 2: d/dx = 0 but d/dp = 0 log 0 is nan
+    x = ag.tensor([x0], requires_grad=True)
+    p = ag.tensor([p0], requires_grad=True)
     with ag.detect_anomaly():
-        y = (x ** p).sum()  # 0 ** 0.5 = 0, but d/dx = 0.5 / sqrt(0) is infinite
-        with pytest.raises(FloatingPointError, match="backward of op 'pow'.*input 0"), \
+        y = (x ** p).sum()
+        with pytest.raises(FloatingPointError, match=f"backward of op 'pow'.*input {bad}"), \
                 np.errstate(divide="ignore", invalid="ignore"):
             y.backward()

@@ -60,3 +60,20 @@ def test_numpy_backend_sums_a_bias_gradient_with_blas_and_the_rest_with_numpy():
     for other in (g.astype(np.float16), g.astype(np.int64)):  # no BLAS for these: numpy's
         np.testing.assert_array_equal(F.sum(other, (0,), False), other.sum(axis=0))
         assert F.sum(other, (0,), False).dtype == other.sum(axis=0).dtype
+
+
+def test_sum_rows_keeps_one_ones_vector_per_dtype_and_none_for_huge_batches():
+    kernels._ONES.clear()
+    for dtype in (np.float64, np.float32):  # same row count, two dtypes
+        s = kernels.sum_rows(np.ones((3, 2), dtype))
+        assert s.dtype == dtype and np.array_equal(s, [3, 3])
+    n = kernels._MAX_CACHED_ROWS + 1
+    np.testing.assert_array_equal(kernels.sum_rows(np.ones((n, 1))), [n])
+    assert (n, np.dtype(np.float64)) not in kernels._ONES  # 0.5 MiB and up: not kept
+
+
+def test_numpy_backend_sums_booleans_as_numpy_does():
+    from autograd.backend import numpy_backend as F
+
+    b = np.array([[True, False], [True, True], [True, False]])
+    np.testing.assert_array_equal(F.sum(b, (0,), False), [3, 1])  # counts, not logical or
