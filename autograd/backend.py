@@ -21,7 +21,8 @@ class Backend:
     def unbroadcast(self, g: Any, shape: tuple[int, ...]) -> Any:
         """Sum ``g`` over the axes broadcasting added or stretched, giving ``shape``.
 
-        The one place where broadcasting is undone, for every binary op.
+        The one helper that undoes broadcasting; the engine calls it for every input of
+        an op with several inputs.
         """
         gshape = g.shape
         if gshape == shape:
