@@ -250,10 +250,15 @@ def wrap(data: np.ndarray) -> Tensor:
     return t
 
 
-def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) -> Tensor:
+def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
+          like: Node | None = None) -> Tensor:
     """Wrap ``data`` (already computed by ``op``'s forward) and record the node if needed.
 
-    This is the hot path of every op, hence the hand-inlined attribute setting.
+    ``like``, when given, is a node whose output has the shape and dtype that ``data``
+    has (the input's node of an elementwise op): the new node copies them from it
+    instead of asking the array, whose attribute reads CPython cannot speed up (and
+    ``.shape`` makes a new tuple each time). A test checks every op's node against its
+    output. This is the hot path of every op, hence the hand-inlined attribute setting.
     """
     out = _new(Tensor)
     out.data = data
@@ -277,14 +282,19 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None) 
             only = -1 if any(isinstance(x, Tensor) and x.requires_grad for x in inputs) else None
         if only is not None:
             # Nodes are only made here, field by field: this runs once per recorded op.
-            node = _new(Node)
+            node = Node()  # no __init__: the type call is faster than object.__new__
             node.op = op
             node.params = params
             node.scope = state.scope
             node.seq = next(_seq)
-            node.shape = data.shape
-            node.dtype = data.dtype
-            node.value_summary = data if data.size <= SUMMARY_SIZE else None
+            if like is None:
+                node.shape = data.shape
+                node.dtype = data.dtype
+                node.value_summary = data if data.size <= SUMMARY_SIZE else None
+            else:
+                node.shape = like.shape
+                node.dtype = like.dtype
+                node.value_summary = data if like.value_summary is not None else None
             node.out = data if op.saves_out else None
             node.grad = None
             node.only = only

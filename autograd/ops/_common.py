@@ -100,7 +100,8 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
             # backward rule; in float64 the conversion is exact. (A numpy scalar is
             # faster still with the Python float: scalar arithmetic.)
             y = _F64_CONSTANTS[y]
-        return apply(op, (x, y), fwd(xd, y))
+        # a number keeps x's shape and (weakly typed) its dtype
+        return apply(op, (x, y), fwd(xd, y), like=x.grad_fn)
     if isinstance(x, Tensor):
         xd = x.data
         if isinstance(y, Tensor):

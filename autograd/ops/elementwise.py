@@ -87,7 +87,7 @@ def pow(a: Any, b: Any) -> Tensor:
 def neg(a: Any) -> Tensor:
     """-a."""
     a = as_tensor(a)
-    return apply(neg.op, (a,), np.negative(a.data))
+    return apply(neg.op, (a,), np.negative(a.data), like=a.grad_fn)
 
 
 def _tie_split(F: Any, g: Any, a: Any, b: Any, pick_a: bool) -> Any:
@@ -122,21 +122,21 @@ def minimum(a: Any, b: Any) -> Tensor:
 def exp(x: Any) -> Tensor:
     """e^x; derivative e^x."""
     x = as_tensor(x)
-    return apply(exp.op, (x,), np.exp(x.data))
+    return apply(exp.op, (x,), np.exp(x.data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g / x, sample=unary("positive"), method="log", saves_out=False)
 def log(x: Any) -> Tensor:
     """Natural log; derivative 1/x."""
     x = as_tensor(x)
-    return apply(log.op, (x,), np.log(x.data))
+    return apply(log.op, (x,), np.log(x.data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g / (2 * y), sample=unary("positive"), method="sqrt", saves=())
 def sqrt(x: Any) -> Tensor:
     """Square root; derivative 1/(2 sqrt x)."""
     x = as_tensor(x)
-    return apply(sqrt.op, (x,), np.sqrt(x.data))
+    return apply(sqrt.op, (x,), np.sqrt(x.data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g * np.sign(F.raw(x)), sample=unary(("away", 0.0)), method="abs",
@@ -144,7 +144,7 @@ def sqrt(x: Any) -> Tensor:
 def abs(x: Any) -> Tensor:  # noqa: A001 - numpy's and PyTorch's name
     """|x|; derivative sign(x), taken as 0 at x = 0."""
     x = as_tensor(x)
-    return apply(abs.op, (x,), np.abs(x.data))
+    return apply(abs.op, (x,), np.abs(x.data), like=x.grad_fn)
 
 
 # relu(x) > 0 exactly where x > 0, so the rule reads the output and the input can go.
@@ -153,7 +153,8 @@ def abs(x: Any) -> Tensor:  # noqa: A001 - numpy's and PyTorch's name
 def relu(x: Any) -> Tensor:
     """max(x, 0) (seed eq. 8); derivative 1 for x > 0, else 0 (eq. 19)."""
     x = as_tensor(x)
-    return apply(relu.op, (x,), np.maximum(x.data, 0))  # a Python 0 keeps the dtype (NEP 50)
+    # a Python 0 keeps the dtype (NEP 50)
+    return apply(relu.op, (x,), np.maximum(x.data, 0), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x, negative_slope=0.01: F.where(F.raw(x) > 0, g, g * negative_slope),
@@ -181,21 +182,21 @@ def _tanh_vjp(F: Any, g: Any, y: Any, x: Any) -> Any:
 def tanh(x: Any) -> Tensor:
     """tanh x (seed eq. 8); derivative 1 - tanh^2 x (eq. 20)."""
     x = as_tensor(x)
-    return apply(tanh.op, (x,), np.tanh(x.data))
+    return apply(tanh.op, (x,), np.tanh(x.data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g * y * (1 - y), sample=unary(), method="sigmoid", saves=())
 def sigmoid(x: Any) -> Tensor:
     """1/(1 + e^-x) (seed eq. 8), computed without overflow; derivative s(1 - s) (eq. 21)."""
     x = as_tensor(x)
-    return apply(sigmoid.op, (x,), kernels.sigmoid(x.data))
+    return apply(sigmoid.op, (x,), kernels.sigmoid(x.data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g * F.sigmoid(x), sample=unary(), method="softplus", saves_out=False)
 def softplus(x: Any) -> Tensor:
     """log(1 + e^x), computed without overflow; derivative sigmoid(x)."""
     x = as_tensor(x)
-    return apply(softplus.op, (x,), kernels.softplus(x.data))
+    return apply(softplus.op, (x,), kernels.softplus(x.data), like=x.grad_fn)
 
 
 def _clip_pass(F: Any, g: Any, x: Any, lo: Any, hi: Any) -> Any:

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import autograd as ag
 from autograd.gradcheck import GradcheckError
 from autograd.registry import REGISTRY
+from autograd.tensor import SUMMARY_SIZE
 from autograd.testing import flat_call, op_inputs
 
 OPS = sorted(REGISTRY.values(), key=lambda op: op.name)
@@ -48,21 +50,22 @@ def test_second_derivative(op, data):
     assert ag.gradgradcheck(fn, inputs)
 
 
+def _float32(a):
+    """A drawn argument in float32 (tensors keep requires_grad; lists element by element)."""
+    if isinstance(a, ag.Tensor) and a.dtype == np.float64:
+        return ag.Tensor(a.data.astype(np.float32), requires_grad=a.requires_grad)
+    if isinstance(a, np.ndarray) and a.dtype == np.float64:
+        return a.astype(np.float32)
+    if isinstance(a, list):
+        return [_float32(x) for x in a]
+    return a
+
+
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
 @given(data=st.data())
 def test_output_dtype_follows_input(op, data):
     args, kwargs = data.draw(op_inputs(op), label="inputs")
-
-    def cast(a):
-        if isinstance(a, ag.Tensor) and a.dtype == np.float64:
-            return ag.Tensor(a.data.astype(np.float32), requires_grad=a.requires_grad)
-        if isinstance(a, np.ndarray) and a.dtype == np.float64:
-            return a.astype(np.float32)
-        if isinstance(a, list):
-            return [cast(x) for x in a]
-        return a
-
-    args32 = tuple(cast(a) for a in args)
+    args32 = tuple(_float32(a) for a in args)
     out = op.fn(*args32, **kwargs)
     assert out.dtype == np.float32
     if out.requires_grad:
@@ -70,6 +73,45 @@ def test_output_dtype_follows_input(op, data):
         leaves = [x for a in args32 for x in (a if isinstance(a, list) else [a])
                   if isinstance(x, ag.Tensor) and x.requires_grad]
         assert all(x.grad.dtype == np.float32 for x in leaves if x.grad is not None)
+
+
+def _made_by_an_op(a):
+    """The same values as the output of an op (reshape), so that they have a node."""
+    if isinstance(a, list):
+        return [_made_by_an_op(x) for x in a]
+    if isinstance(a, ag.Tensor) and a.requires_grad:
+        return ag.reshape(a, a.shape)
+    return a
+
+
+def _assert_node_describes(out):
+    # The engine undoes broadcasting with node.shape, and pictures show shape, dtype and
+    # small values after the output is gone. Elementwise ops copy them from their
+    # input's node (``apply``'s ``like``), so a wrong copy shows here.
+    node = out.grad_fn
+    assert node.shape == np.shape(out.data)
+    assert node.dtype == out.data.dtype
+    assert (node.value_summary is not None) == (np.size(out.data) <= SUMMARY_SIZE)
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)
+@given(data=st.data())
+def test_node_describes_its_output(op, data):
+    args, kwargs = data.draw(op_inputs(op), label="inputs")
+    if data.draw(st.booleans(), label="float32"):
+        args = tuple(_float32(a) for a in args)
+    for inputs in (args, tuple(_made_by_an_op(a) for a in args)):  # leaves, then nodes
+        _assert_node_describes(op.fn(*inputs, **kwargs))
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow", "maximum", "minimum"])
+@given(shape=hnp.array_shapes(min_dims=0, max_dims=3, max_side=9),
+       dtype=st.sampled_from([np.float16, np.float32, np.float64]),
+       number=st.sampled_from([0.5, 2.0, 3, -1.5]))
+def test_node_of_tensor_op_number_describes_its_output(name, shape, dtype, number):
+    x = ag.Tensor(np.full(shape, 1.5, dtype), requires_grad=True)
+    for a in (x, ag.reshape(x, shape)):
+        _assert_node_describes(getattr(ag, name)(a, number))
 
 
 # -- the checks above are sensitive: a wrong rule for any op fails them ------------------
