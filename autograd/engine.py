@@ -165,9 +165,12 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                     else:
                         gi = rule(F, g, out, arg, c) if only == 0 else rule(F, g, out, c, arg)
                     # (a node has its output's shape at hand; numpy makes a new tuple
-                    # for every .shape)
+                    # for every .shape.) An output that shares x's shape tuple was made
+                    # elementwise from x (``apply``'s ``like``: tensor <op> number), and
+                    # elementwise rules return the output's shape: nothing to undo. The
+                    # empty tuple is one shared object, so 0-d shapes are always compared.
                     xshape = x.data.shape if xnode is None else xnode.shape
-                    if gi.shape != xshape:
+                    if (xshape is not node.shape or not xshape) and gi.shape != xshape:
                         gi = F.unbroadcast(gi, xshape)
                 if anomaly:
                     _check_grad(node.op, node, only, gi)

@@ -242,10 +242,13 @@ _CONSTANTS = {
 @pytest.mark.parametrize("name", sorted(_BINARY))
 @pytest.mark.parametrize("side", [0, 1])
 @pytest.mark.parametrize("kind", sorted(_CONSTANTS))
-def test_an_op_with_one_differentiable_input_matches_the_general_path(name, side, kind):
+@pytest.mark.parametrize("made_by_an_op", [False, True])
+def test_an_op_with_one_differentiable_input_matches_the_general_path(name, side, kind,
+                                                                     made_by_an_op):
     # With one input needing a gradient the engine takes a shorter path than with two;
     # both must give the same gradient, undo broadcasting, and keep a constant tensor in
-    # the skeleton that pictures draw.
+    # the skeleton that pictures draw. An input made by an op has a node, whose shape
+    # tensor <op> number shares (and the engine then skips its shape check).
     f = _BINARY[name]
     xv = np.array([0.5, 1.25, 2.0])
     c = _CONSTANTS[kind]()
@@ -253,7 +256,8 @@ def test_an_op_with_one_differentiable_input_matches_the_general_path(name, side
 
     def run(const):
         x = ag.tensor(xv, requires_grad=True)
-        y = f(x, const) if side == 0 else f(const, x)
+        xin = ag.reshape(x, xv.shape) if made_by_an_op else x
+        y = f(xin, const) if side == 0 else f(const, xin)
         y.sum().backward()
         return x, y
 
@@ -276,6 +280,23 @@ def test_one_differentiable_input_path_is_twice_differentiable(name, side):
 
     x = ag.tensor([0.5, 1.25, 2.0], requires_grad=True)
     assert ag.gradgradcheck(fn, [x])
+
+
+def test_broadcasting_is_undone_for_a_0d_input_of_a_0d_output():
+    # The engine skips its shape check where an output shares its input's shape tuple
+    # (apply's ``like``); the empty tuple is shared by every 0-d shape, so it must not
+    # count. An unregistered op, sum(x * c), whose rule leaves the sum to the engine.
+    from autograd.registry import OpDef
+    from autograd.tensor import apply
+
+    c = np.array([1.0, 2.0, 4.0])
+    op = OpDef("sum_times_c", lambda *a: a[0], (lambda F, g, y, x, c: g * c, None))
+    for leaf in (True, False):
+        x = ag.tensor(0.5, requires_grad=True)
+        xin = x if leaf else x * 1.0
+        y = apply(op, (xin, c), (xin.data * c).sum())
+        y.backward()
+        assert x.grad.shape == () and x.grad.item() == 7.0
 
 
 def test_a_rule_missing_for_an_input_that_needs_a_gradient_is_an_error():
