@@ -102,12 +102,14 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
             y = _F64_CONSTANTS[y]
         # a number keeps x's shape and (weakly typed) its dtype
         return apply(op, (x, y), fwd(xd, y), like=x.grad_fn)
+    like = None
     if isinstance(x, Tensor):
         xd = x.data
         if isinstance(y, Tensor):
             yd = y.data
             dtype = xd.dtype
-            if yd.dtype is not dtype:  # rare: an int/bool tensor used as a constant
+            same = yd.dtype is dtype
+            if not same:  # rare: an int/bool tensor used as a constant
                 x, xd, y, yd = match_float(x, xd, y, yd)
                 dtype = xd.dtype
             if not xd.ndim and not yd.ndim and dtype.kind == "f":
@@ -118,6 +120,8 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
                     xd = xd[()]
                 if type(yd) is _NDARRAY:
                     yd = yd[()]
+                if same:  # the result is 0-d in the same dtype
+                    like = x.grad_fn or y.grad_fn
         else:
             y = yd = const(y, xd.dtype)
     elif isinstance(y, Tensor):
@@ -138,7 +142,7 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
                 "together (trailing dimensions must be equal or 1); reshape one side"
             ) from e
         raise ValueError(f"{op.name}: {e}") from e  # not a shape problem (int ** -1)
-    return apply(op, (x, y), data)
+    return apply(op, (x, y), data, like=like)
 
 
 # -- samplers: each returns (args, kwargs) drawn through the interface `d` ----------------

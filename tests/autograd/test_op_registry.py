@@ -114,6 +114,15 @@ def test_node_of_tensor_op_number_describes_its_output(name, shape, dtype, numbe
         _assert_node_describes(getattr(ag, name)(a, number))
 
 
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "pow", "maximum", "minimum"])
+def test_node_of_0d_operands_of_two_float_dtypes_describes_its_output(name):
+    # float32 with float64 promotes: the output's dtype is neither input node's alone
+    a = ag.reshape(ag.Tensor(np.array(1.5, np.float32), requires_grad=True), ())
+    b = ag.reshape(ag.Tensor(np.array(2.0), requires_grad=True), ())
+    for x, y in ((a, b), (b, a)):
+        _assert_node_describes(getattr(ag, name)(x, y))
+
+
 # -- the checks above are sensitive: a wrong rule for any op fails them ------------------
 
 class _Mutant:
