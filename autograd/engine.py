@@ -111,8 +111,9 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
     # ('div') for what is the backward of the op being differentiated, checked below.
     state.anomaly = False
     step = 0
-    # A chain never needs the heap: a node's one input comes next when nothing waiting
-    # in the heap was made after it, so it is handed over directly (``ready``).
+    # A chain never needs the heap: a node's input (the later of two new ones) comes
+    # next when nothing waiting in the heap was made after it, so it is handed over
+    # directly (``ready``).
     ready = None
     try:
         while True:
@@ -220,9 +221,18 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                         leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
                     elif xnode.grad is None:
                         xnode.grad = gi
-                        heappush(heap, (-xnode.seq, xnode))
+                        # the later of two new waiting nodes may be handed over
+                        if ready is None:
+                            ready = xnode
+                        else:
+                            if xnode.seq > ready.seq:
+                                ready, xnode = xnode, ready
+                            heappush(heap, (-xnode.seq, xnode))
                     else:
                         xnode.grad = xnode.grad + gi
+                if ready is not None and heap and heap[0][0] < -ready.seq:
+                    heappush(heap, (-ready.seq, ready))  # a later node waits in the heap
+                    ready = None
             else:
                 args = inputs if create_graph else [
                     x.data if isinstance(x, Tensor) else x for x in inputs]

@@ -342,6 +342,23 @@ def test_float_constants_are_shared_read_only_and_bounded():
     assert len(_F64_CONSTANTS) <= _F64_CONSTANTS.limit
 
 
+def test_both_inputs_of_a_node_wait_for_all_their_consumers():
+    # n = a * b hands its gradient to a and b (both made by ops, b the later), while
+    # c = exp(b), made before n, has not run yet: b must wait for it.
+    def f(x):
+        a = x * 3.0
+        b = ag.tanh(x)
+        c = ag.exp(b)
+        return a * b + c
+
+    x = ag.tensor([0.3, -0.7], requires_grad=True)
+    f(x).sum().backward()
+    t = np.tanh(x.data)
+    expected = 3 * t + (3 * x.data + np.exp(t)) * (1 - t ** 2)
+    np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12)
+    assert ag.gradgradcheck(f, [ag.tensor([0.3, -0.7], requires_grad=True)])
+
+
 def test_a_value_waits_for_all_its_consumers_before_its_backward():
     # w = x' * 3 hands its gradient to x' = tanh(x) while exp(x'), made after x', has not
     # run yet: x' must wait for it rather than being taken next.
