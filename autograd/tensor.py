@@ -76,6 +76,10 @@ class Tensor:
         arr = np.asarray(data, dtype=dtype)
         if dtype is None and arr.dtype.kind in "iu" and _looks_float(data):
             arr = arr.astype(np.float64)
+        elif not arr.dtype.isnative:
+            # Big-endian data (read from a file, say) in native order, as numpy's results
+            # are: an op that keeps its input's dtype would otherwise change it.
+            arr = arr.astype(arr.dtype.newbyteorder("="))
         self.data = arr
         self.grad: Tensor | None = None
         self.grad_fn: Node | None = None
