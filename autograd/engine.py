@@ -355,18 +355,25 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False,
     leaf_grads, _ = _run([tensor], [seed], retain_graph or create_graph, create_graph)
     seen: set[int] = {id(seed)}  # a cotangent array the caller passed in is theirs
     for leaf, g in leaf_grads.values():
-        g = _own(g, seen) if not isinstance(g, Tensor) else g if create_graph else g.detach()
+        if not isinstance(g, Tensor):
+            g = _own(g, seen, leaf.data.dtype)
+        elif not create_graph:
+            g = g.detach()
         leaf.grad = g if leaf.grad is None else _add_grads(leaf.grad, g, create_graph)
 
 
-def _own(g: Any, seen: set[int]) -> Tensor:
+def _own(g: Any, seen: set[int], dtype: np.dtype) -> Tensor:
     """A gradient array as a Tensor that owns its data: not a (read-only) broadcast view
     (sum's rule returns one), not shared with another result (add's rule hands the same
     array to both inputs), not the cotangent array the caller passed in (callers put its
-    id in ``seen`` first). Fresh arrays, the common case, are not copied."""
+    id in ``seen`` first). Fresh arrays, the common case, are not copied. It takes
+    ``dtype``, its tensor's: a float32 tensor used by a float64 op gets a float32
+    gradient, as in PyTorch."""
     if type(g) is not np.ndarray:
-        return wrap(np.array(g))  # a numpy scalar (0-d ops give those): a fresh 0-d array
-    if g.base is not None or id(g) in seen:
+        return wrap(np.array(g, dtype))  # a numpy scalar (0-d ops give those): fresh 0-d
+    if g.dtype is not dtype and g.dtype != dtype:
+        g = g.astype(dtype)
+    elif g.base is not None or id(g) in seen:
         g = g.copy()
     seen.add(id(g))
     return wrap(g)
@@ -431,7 +438,7 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             result.append(None)
             continue
         if not isinstance(g, Tensor):
-            g = _own(g, seen)
+            g = _own(g, seen, t.data.dtype)
         elif not create_graph:
             g = g.detach()
         result.append(g)
