@@ -39,6 +39,21 @@ def const(v: Any, dtype: np.dtype) -> Any:
     return arr
 
 
+def param_fits(op_name: str, name: str, value: Any, shape: tuple[int, ...]) -> None:
+    """An array parameter of an elementwise op (a slope, a bound) may broadcast against
+    x but not enlarge it: the op's output, and x's gradient, have x's shape."""
+    if isinstance(value, np.ndarray) and value.ndim:
+        try:
+            fits = np.broadcast_shapes(value.shape, shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"{op_name}: {name} has shape {value.shape}, which does not broadcast to the "
+                f"input's shape {shape}; give a number or an array that broadcasts to {shape}"
+            )
+
+
 def match_float(x: Any, xd: Any, y: Any, yd: Any) -> tuple[Any, Any, Any, Any]:
     """Two tensors of different dtypes: an integer or boolean one (which cannot require
     grad) is a constant, so it takes the other's floating dtype instead of promoting it

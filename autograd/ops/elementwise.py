@@ -15,7 +15,7 @@ import numpy as np
 from .. import kernels
 from ..registry import defop, passthrough
 from ..tensor import Tensor, apply
-from ._common import _NDARRAY, as_tensor, binary, binary_sample, const, unary
+from ._common import _NDARRAY, as_tensor, binary, binary_sample, const, param_fits, unary
 
 # -- arithmetic ------------------------------------------------------------------------
 # The forwards call Python's operators, not the ufuncs: on arrays they reach the same
@@ -164,6 +164,7 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     x = as_tensor(x)
     xd = x.data
     negative_slope = const(negative_slope, xd.dtype)  # a numpy scalar would promote float32
+    param_fits("leaky_relu", "negative_slope", negative_slope, xd.shape)
     return apply(leaky_relu.op, (x,), np.where(xd > 0, xd, xd * negative_slope),
                  {"negative_slope": negative_slope})
 
@@ -220,6 +221,8 @@ def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor: 
     # numpy-scalar or float64-array bounds would promote a float32 tensor
     min = None if min is None else const(min, x.dtype)  # noqa: A001
     max = None if max is None else const(max, x.dtype)  # noqa: A001
+    param_fits("clip", "min", min, x.shape)
+    param_fits("clip", "max", max, x.shape)
     return apply(clip.op, (x,), np.clip(x.data, min, max), {"min": min, "max": max})
 
 
