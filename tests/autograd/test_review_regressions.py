@@ -301,3 +301,42 @@ def test_backward_does_not_alias_the_callers_cotangent():
     (x + 1.0).backward(gradient=cot)
     x.grad.data[...] = 5.0
     np.testing.assert_array_equal(cot.data, 1.0)
+
+
+# -- from the review of the like= and ready hand-over commits ------------------------------
+
+def test_big_endian_data_is_stored_in_native_byte_order():
+    # numpy's results are native; a node copying its input's dtype (like=) must agree
+    for dtype in (">f4", ">f8", "<f4"):
+        x = ag.Tensor(np.array([0.5, -1.0, 2.0], dtype=dtype), requires_grad=True)
+        assert x.data.dtype.isnative and x.data.dtype == np.dtype(dtype).newbyteorder("=")
+        h = x.reshape(3)
+        for y in (h * 2.0, ag.exp(h), -h, h * h):
+            assert y.grad_fn.dtype == y.data.dtype
+
+
+def test_a_gradient_has_the_dtype_of_its_tensor():
+    # float32 used by a float64 op: the op works in float64, the gradient is float32
+    w = ag.tensor([2.0, 3.0], requires_grad=True)
+    w0 = ag.tensor(2.5, requires_grad=True)
+    for shape in ((2,), ()):
+        x = ag.tensor(np.full(shape, 0.5, np.float32), requires_grad=True)
+        h = x * 2.0
+        other = w if shape else w0
+        (h * other).sum().backward(retain_graph=True)
+        assert x.grad.dtype == np.float32 and other.grad.dtype == np.float64
+        np.testing.assert_allclose(x.grad.data, 2 * other.data, rtol=1e-6)
+        gx, gh = ag.grad((h * other).sum(), [x, h])
+        assert gx.dtype == gh.dtype == np.float32
+        other.grad = None
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, p: ag.leaky_relu(x, p), lambda x, p: ag.clip(x, p), lambda x, p: ag.clip(x, max=p)])
+def test_an_array_parameter_may_not_broadcast_the_input_up(call):
+    x = ag.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    call(x, np.array([0.1, 0.2, 0.3])).sum().backward()  # x's shape: fine
+    assert x.grad.shape == (3,)
+    for bad in (np.ones((2, 3)), np.ones(4)):
+        with pytest.raises(ValueError, match=r"does not broadcast to the input's shape \(3,\)"):
+            call(x, bad)
