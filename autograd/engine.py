@@ -366,9 +366,9 @@ def _own(g: Any, seen: set[int], dtype: np.dtype) -> Tensor:
     """A gradient array as a Tensor that owns its data: not a (read-only) broadcast view
     (sum's rule returns one), not shared with another result (add's rule hands the same
     array to both inputs), not the cotangent array the caller passed in (callers put its
-    id in ``seen`` first). Fresh arrays, the common case, are not copied. It takes
-    ``dtype``, its tensor's: a float32 tensor used by a float64 op gets a float32
-    gradient, as in PyTorch."""
+    id in ``seen`` first). Fresh arrays, the common case, are not copied. The result has
+    ``dtype``, that of the tensor it is the gradient of: a float32 tensor used by a
+    float64 op gets a float32 gradient, as in PyTorch."""
     if type(g) is not np.ndarray:
         return wrap(np.array(g, dtype))  # a numpy scalar (0-d ops give those): fresh 0-d
     if g.dtype is not dtype and g.dtype != dtype:
