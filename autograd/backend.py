@@ -21,8 +21,8 @@ class Backend:
     def unbroadcast(self, g: Any, shape: tuple[int, ...]) -> Any:
         """Sum ``g`` over the axes broadcasting added or stretched, giving ``shape``.
 
-        The one helper that undoes broadcasting; the engine calls it for every input of
-        an op with several inputs.
+        The one helper that undoes broadcasting; the engine calls it wherever an input
+        of an op with several inputs gets a gradient of another shape than its own.
         """
         gshape = g.shape
         if gshape == shape:

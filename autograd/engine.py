@@ -254,8 +254,8 @@ def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
                         gi = g
                     else:
                         gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
-                    # Broadcasting is undone by the engine alone (one helper, called for
-                    # every input of a node with several inputs), never by an op's rule.
+                    # Broadcasting is undone by the engine alone (one helper, called
+                    # wherever a gradient's shape is not its input's), never by a rule.
                     if gi.shape != xshape:
                         gi = F.unbroadcast(gi, xshape)
                     if anomaly:

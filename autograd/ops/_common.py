@@ -12,7 +12,6 @@ import numpy as np
 
 from ..tensor import Tensor, apply
 
-_SCALARS = (int, float, bool, np.number, np.bool_)
 _F64 = np.dtype(np.float64)
 _NDARRAY = np.ndarray  # a global: CPython 3.11 does not specialise np.ndarray's lookup
 
