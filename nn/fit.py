@@ -22,6 +22,7 @@ from .serialization import save_state
 __all__ = ["EarlyStopping", "History", "evaluate", "fit", "predict"]
 
 Metric = Callable[[Any, Any], float]
+Callback = Callable[[int, "History"], Any]
 _NAMED: dict[str, Metric] = {"accuracy": M.accuracy, "mae": M.mean_absolute_error,
                              "r2": M.r2_score}
 
@@ -31,12 +32,14 @@ class History(dict):
     and one list per metric (``"accuracy"``, ``"val_accuracy"``, ...).
 
     ``best_epoch`` (0-based) is the epoch with the best monitored value;
-    ``stopped_early`` tells whether early stopping ended training.
+    ``stopped_early`` tells whether training ended before ``epochs``, and
+    ``stop_reason`` why: ``"early_stopping"`` or ``"callback"`` (None when it ran out).
     """
 
     best_epoch: int | None = None
     best_value: float | None = None
     stopped_early: bool = False
+    stop_reason: str | None = None
     monitor: str = "loss"
 
     @property
@@ -56,6 +59,19 @@ class EarlyStopping:
         if patience < 0:
             raise ValueError(f"EarlyStopping: patience must be >= 0, got {patience}")
         self.patience, self.min_delta, self.restore_best = patience, min_delta, restore_best
+
+
+def _callbacks(callbacks: Any) -> list[Callback]:
+    if callbacks is None:
+        return []
+    if callable(callbacks):
+        callbacks = [callbacks]
+    hooks = list(callbacks)
+    for cb in hooks:
+        if not callable(cb):
+            raise TypeError(f"fit: callbacks must be functions cb(epoch, history), got "
+                            f"{type(cb).__name__}")
+    return hooks
 
 
 def _mode(monitor: str) -> str:
@@ -106,7 +122,8 @@ def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimiz
         shuffle: bool = True, rng: Any = 0, metrics: Any = None,
         scheduler: LRScheduler | ReduceLROnPlateau | None = None,
         early_stopping: EarlyStopping | int | None = None, monitor: str | None = None,
-        checkpoint: str | Path | None = None, progress: bool | None = None) -> History:
+        checkpoint: str | Path | None = None, progress: bool | None = None,
+        callbacks: Iterable[Callback] | None = None) -> History:
     """Train ``model`` for ``epochs`` passes over ``data``; returns a History.
 
     ``data``/``val_data``: a DataLoader or an ``(inputs, targets)`` pair (then batched by
@@ -118,10 +135,16 @@ def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimiz
     or "loss" without validation data) drives early stopping, ReduceLROnPlateau and
     ``checkpoint`` (a .npz path where the best state so far is saved atomically).
     ``progress``: a tqdm bar; None shows it only when stderr is a terminal.
+    ``callbacks``: functions ``cb(epoch, history)`` called after each epoch (0-based) once
+    its row is recorded, the scheduler stepped and the checkpoint written; one returning
+    True stops training after that epoch (``history.stop_reason == "callback"``, best
+    weights restored as with early stopping). An exception a callback raises (a pruner's,
+    say) propagates.
     """
     if epochs < 0:
         raise ValueError(f"fit: epochs must be >= 0, got {epochs}")
     table = _metric_table(metrics)
+    hooks = _callbacks(callbacks)
     train_loader = _loader(data, batch_size, shuffle, rng, "fit")
     val_loader = None if val_data is None else _loader(val_data, batch_size, False, None,
                                                        "fit(val_data)")
@@ -166,8 +189,12 @@ def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimiz
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "lr"})
+            asked = [bool(cb(epoch, history)) for cb in hooks]  # every callback runs
             if stopper is not None and waited > stopper.patience:
-                history.stopped_early = True
+                history.stopped_early, history.stop_reason = True, "early_stopping"
+                break
+            if any(asked):
+                history.stopped_early, history.stop_reason = True, "callback"
                 break
     finally:
         if bar is not None:

@@ -101,3 +101,42 @@ def test_evaluate_restores_training_mode_and_records_no_graph():
     assert a == b  # dropout is off in eval mode
     assert model.training
     assert all(p.grad is None for p in model.parameters())
+
+
+def test_callbacks_see_every_epoch_and_can_stop_training():
+    x = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([0, 1, 1, 0])
+    seen = []
+
+    def record(epoch, history):
+        seen.append((epoch, history.epochs, history["loss"][-1]))
+
+    def stop_at_three(epoch, history):
+        return epoch == 2
+
+    model = nn.MLP([2, 8, 2], activation="tanh", rng=0)
+    opt = nn.optim.SGD(model.parameters(), lr=0.5)
+    hist = nn.fit(model, nn.CrossEntropyLoss(), opt, (x, y), epochs=10, batch_size=4,
+                  callbacks=[record, stop_at_three], progress=False)
+    assert [(e, n) for e, n, _ in seen] == [(0, 1), (1, 2), (2, 3)]
+    assert [v for *_, v in seen] == hist["loss"]
+    assert hist.epochs == 3 and hist.stopped_early and hist.stop_reason == "callback"
+
+
+def test_a_callback_exception_propagates_and_a_bad_callback_is_refused():
+    x, y = np.zeros((4, 2)), np.array([0, 1, 1, 0])
+    model = nn.MLP([2, 4, 2], rng=0)
+    opt = nn.optim.SGD(model.parameters(), lr=0.1)
+
+    class Pruned(Exception):
+        pass
+
+    def prune(epoch, history):
+        raise Pruned(epoch)
+
+    with pytest.raises(Pruned):
+        nn.fit(model, nn.CrossEntropyLoss(), opt, (x, y), epochs=3, callbacks=prune,
+               progress=False)
+    with pytest.raises(TypeError, match="callbacks must be functions"):
+        nn.fit(model, nn.CrossEntropyLoss(), opt, (x, y), epochs=1, callbacks=[3],
+               progress=False)
