@@ -19,7 +19,11 @@ self-contained HTML page with a slider.
     >>> viz.draw(y, params={"w": w}).save("neuron.svg")     # doctest: +SKIP
     >>> viz.backprop_frames(y).save("frames/")              # doctest: +SKIP
 
-graphviz is imported only when a picture is made: ``import autograd`` does not need it.
+Importing ``autograd.viz`` subscribes it to the engine (``autograd.graph``): from then on
+it keeps what pictures show after backward released the graph (small values and
+gradients, layer scopes, the skeleton). Import it before building the graph you want to
+draw. graphviz is imported only when a picture is made: ``import autograd`` does not
+need it.
 Without the ``dot`` program the DOT source is still returned (``.source``); saving
 raises ``GraphvizNotFoundError`` saying how to install it.
 """
@@ -121,8 +125,8 @@ def backprop_frames(loss: Tensor, gradient: Any = None, **draw_kwargs: Any) -> F
 
     Runs the engine's own backward walk on the live graph, watching each step: it neither
     frees the graph nor touches any ``.grad``. Frame k highlights the op processed in step
-    k, the edges that carried gradient, and shows every gradient accumulated so far (final in red, partial
-    in orange, not yet computed as a grey bar). ``gradient`` seeds a non-scalar ``loss``
+    k, the edges that carried gradient, and shows every gradient accumulated so far (final
+    in red, partial in orange, not yet computed as a grey bar). ``gradient`` seeds a non-scalar ``loss``
     as in ``backward``. Other keyword arguments go to ``draw``. Returns ``Frames``: save
     with ``.save(directory)`` (numbered SVG or PNG + an HTML page with a slider).
     """
