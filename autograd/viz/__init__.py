@@ -126,9 +126,10 @@ def backprop_frames(loss: Tensor, gradient: Any = None, **draw_kwargs: Any) -> F
     Runs the engine's own backward walk on the live graph, watching each step: it neither
     frees the graph nor touches any ``.grad``. Frame k highlights the op processed in step
     k, the edges that carried gradient, and shows every gradient accumulated so far (final
-    in red, partial in orange, not yet computed as a grey bar). ``gradient`` seeds a non-scalar ``loss``
-    as in ``backward``. Other keyword arguments go to ``draw``. Returns ``Frames``: save
-    with ``.save(directory)`` (numbered SVG or PNG + an HTML page with a slider).
+    in red, partial in orange, not yet computed as a grey bar). ``gradient`` seeds a
+    non-scalar ``loss`` as in ``backward``. Other keyword arguments go to ``draw``. Returns
+    ``Frames``: save with ``.save(directory)`` (numbered SVG or PNG + an HTML page with a
+    slider).
     """
     from ._frames import make_frames
 
