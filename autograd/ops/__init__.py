@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from ..registry import REGISTRY
 from ..tensor import Tensor
 from .copy import astype, clone
 from .elementwise import (
@@ -140,8 +139,8 @@ def _larger(a: int, b: int) -> int:
 
 
 def _install() -> None:
-    """Python's operators, the registry's methods (each op's ``method``), then the methods
-    whose signatures follow PyTorch's rather than the op function's."""
+    """Python's operators, and the methods whose signatures follow PyTorch's rather than
+    the op function's. (``defop`` makes each op with a ``method`` name a method.)"""
     T = Tensor
     T.__add__ = add
     T.__radd__ = _reflected(add)
@@ -165,7 +164,6 @@ def _install() -> None:
     T.__eq__ = _compare(np.equal)
     T.__ne__ = _compare(np.not_equal)
     T.T = property(lambda self: transpose(self))
-    install_methods()
     T.clamp = clip
     T.reshape = _t_reshape
     T.view = _t_reshape
@@ -181,13 +179,6 @@ def _install() -> None:
     T.double = lambda self: astype(self, np.float64)
     T.half = lambda self: astype(self, np.float16)
     T.to = _t_to
-
-
-def install_methods() -> None:
-    """Make every registered op with a ``method`` name a Tensor method (``x.tanh()``)."""
-    for op in REGISTRY.values():
-        if op.method:
-            setattr(Tensor, op.method, op.fn)
 
 
 def _t_to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:

@@ -77,7 +77,8 @@ def _pow_exponent_vjp(F: Any, g: Any, y: Any, a: Any, b: Any) -> Any:
     return g * y * F.log(a)
 
 
-@defop(_pow_base_vjp, _pow_exponent_vjp, sample=binary_sample("positive", "real"), label="**")
+@defop(_pow_base_vjp, _pow_exponent_vjp, sample=binary_sample("positive", "real"), label="**",
+       method="pow")
 def pow(a: Any, b: Any) -> Tensor:
     """a ** b, broadcasting. d/da = b a^(b-1) (0 where b = 0); d/db = a^b log a (a > 0)."""
     return binary(pow.op, a, b, operator.pow)
@@ -101,7 +102,8 @@ def _tie_split(F: Any, g: Any, a: Any, b: Any, pick_a: bool) -> Any:
 
 @defop(lambda F, g, y, a, b: _tie_split(F, g, a, b, True),
        lambda F, g, y, a, b: _tie_split(F, g, a, b, False),
-       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)), saves_out=False)
+       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)), saves_out=False,
+       method="maximum")
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max(a, b). At ties each side gets half the gradient."""
     return binary(maximum.op, a, b, np.maximum)
@@ -109,7 +111,8 @@ def maximum(a: Any, b: Any) -> Tensor:
 
 @defop(lambda F, g, y, a, b: _tie_split(F, g, b, a, True),
        lambda F, g, y, a, b: _tie_split(F, g, b, a, False),
-       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)), saves_out=False)
+       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)), saves_out=False,
+       method="minimum")
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise min(a, b). At ties each side gets half the gradient."""
     return binary(minimum.op, a, b, np.minimum)
@@ -158,7 +161,8 @@ def relu(x: Any) -> Tensor:
 
 
 @defop(lambda F, g, y, x, negative_slope=0.01: F.where(F.raw(x) > 0, g, g * negative_slope),
-       sample=unary(("away", 0.0), negative_slope=0.1), label="leaky_relu", saves_out=False)
+       sample=unary(("away", 0.0), negative_slope=0.1), label="leaky_relu", saves_out=False,
+       method="leaky_relu")
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, negative_slope * x otherwise; derivative 1 or negative_slope."""
     x = as_tensor(x)

@@ -42,7 +42,7 @@ def _matmul_grad(F: Any, g: Any, a: Any, b: Any, wrt_a: bool) -> Any:
 
 @defop(lambda F, g, y, a, b: _matmul_grad(F, g, a, b, True),
        lambda F, g, y, a, b: _matmul_grad(F, g, a, b, False),
-       sample=lambda d: _matmul_sample(d), label="@", saves_out=False)
+       sample=lambda d: _matmul_sample(d), label="@", saves_out=False, method="matmul")
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with numpy's rules: 1-d vectors, 2-d matrices, batched stacks.
 

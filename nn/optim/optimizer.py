@@ -42,10 +42,15 @@ class Optimizer:
         self.state: dict[tuple[int, int], dict[str, Any]] = {}
         self.step_count = 0
 
-    def zero_grad(self) -> None:
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: ``p.grad = None`` (PyTorch's default), or with
+        ``set_to_none=False`` zero them in place (the same ``.grad`` tensors)."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:
+                    p.grad.zero_()
 
     def step(self) -> None:
         self.step_count += 1
@@ -58,6 +63,7 @@ class Optimizer:
                         if st is None:
                             st = self.state[key] = {}
                         self._update(p.data, p.grad.data, st, group)
+                        ag.increment_version(p)  # a graph that saved p refuses it now
 
     def _update(self, w: np.ndarray, g: np.ndarray, st: dict[str, Any],
                 group: dict[str, Any]) -> None:
