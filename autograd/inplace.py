@@ -84,7 +84,7 @@ def _inplace(t: Tensor, name: str, outofplace: Callable[..., Tensor], numpy_upda
     try:
         numpy_update(arr, *[_raw(o) for o in operands])
     except (TypeError, ValueError) as e:
-        raise type(e)(
+        raise (TypeError if isinstance(e, TypeError) else ValueError)(
             f"{name}: cannot update a tensor of shape {arr.shape} and dtype {arr.dtype} in "
             f"place with {_describe(operands)}: {e}. The result must keep the tensor's shape "
             "and a dtype it can hold (an integer tensor cannot take floats)") from e

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import kernels
 from ..registry import defop
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, view_of
 from ._common import as_tensor, constants_as
 
 
@@ -31,7 +31,7 @@ def reshape(x: Any, shape: Sequence[int]) -> Tensor:
     except ValueError as e:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                          f"({x.size} elements) into {shape}") from e
-    return apply(reshape.op, (x,), data, {"shape": shape})
+    return view_of(apply(reshape.op, (x,), data, {"shape": shape}), x)
 
 
 def _reshape_sample(d: Any) -> tuple[tuple, dict]:
@@ -57,7 +57,7 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
                              f"{x.ndim} axes of a tensor of shape {x.shape}")
-    return apply(transpose.op, (x,), np.transpose(x.data, axes), {"axes": axes})
+    return view_of(apply(transpose.op, (x,), np.transpose(x.data, axes), {"axes": axes}), x)
 
 
 def _transpose_sample(d: Any) -> tuple[tuple, dict]:
@@ -81,7 +81,7 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
         data = np.broadcast_to(x.data, shape)
     except ValueError as e:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from e
-    return apply(broadcast_to.op, (x,), data, {"shape": shape})
+    return view_of(apply(broadcast_to.op, (x,), data, {"shape": shape}), x)
 
 
 def _broadcast_sample(d: Any) -> tuple[tuple, dict]:
@@ -115,7 +115,7 @@ def getitem(x: Any, index: Any) -> Tensor:
         raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from e
     if not isinstance(data, np.ndarray):
         data = np.asarray(data)
-    return apply(getitem.op, (x,), data, {"index": index})
+    return view_of(apply(getitem.op, (x,), data, {"index": index}), x)
 
 
 def _index_sample(d: Any) -> tuple[tuple, dict]:

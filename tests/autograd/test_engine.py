@@ -425,3 +425,70 @@ def test_detect_anomaly_names_the_input_of_a_binary_op_in_backward(x0, p0, bad):
         with pytest.raises(FloatingPointError, match=f"backward of op 'pow'.*input {bad}"), \
                 np.errstate(divide="ignore", invalid="ignore"):
             y.backward()
+
+
+# -- the one backward step checks every gradient's shape -----------------------------------
+
+
+def _opaque(n_inputs, wrong_input, wrong_shape):
+    from autograd.registry import OpDef
+
+    def rule(i):
+        if i == wrong_input:
+            return lambda F, g, y, *xs: F.sum(g) * F.raw(np.ones(wrong_shape))
+        return lambda F, g, y, *xs: g
+
+    return OpDef("opaque_shape", lambda *a: a[0], tuple(rule(i) for i in range(n_inputs)))
+
+
+@pytest.mark.parametrize("n_inputs, wrong", [(1, 0), (2, 1), (2, 0), (3, 2)])
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("made_by_an_op", [False, True])
+def test_a_rule_returning_a_wrong_shape_is_an_error_naming_the_op_and_input(
+        n_inputs, wrong, create_graph, made_by_an_op):
+    # one input needing a gradient, two, and the general case; leaves and intermediates
+    from autograd.tensor import apply
+
+    xs = [ag.tensor(np.linspace(0.1, 0.3, 3) + i, requires_grad=True) for i in range(n_inputs)]
+    ins = tuple(x * 1.0 if made_by_an_op else x for x in xs)
+    y = apply(_opaque(n_inputs, wrong, (7,)), ins, ins[0].data * 2)
+    with pytest.raises(RuntimeError, match=rf"opaque_shape: the derivative rule of input "
+                                           rf"{wrong} returned a gradient of shape \(7,\), but "
+                                           rf"the input has shape \(3,\)"):
+        ag.grad(y.sum(), xs, create_graph=create_graph)
+
+
+def test_a_rule_may_return_a_broadcast_shape_and_the_engine_sums_it_back():
+    from autograd.tensor import apply
+
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = apply(_opaque(1, 0, (4, 3)), (x,), x.data * 2)
+    (g,) = ag.grad(y.sum(), x)
+    np.testing.assert_array_equal(g.data, np.full(3, 3.0 * 4))
+
+
+# -- grad() walks only what leads to its inputs ---------------------------------------------
+
+
+def test_grad_walks_only_the_nodes_on_a_path_to_its_inputs():
+    x = ag.tensor([0.3, 0.5], requires_grad=True)
+    y = ag.tensor([0.2, -0.1], requires_grad=True)
+    a = ag.tanh(x)
+    b = ag.exp(y) * 2.0
+    out = (a * b).sum()
+    ran = []
+    with ag.graph.observe_steps(lambda run, step, node, g, sent: ran.append(node.op.name)):
+        (gx,) = ag.grad(out, x, retain_graph=True)
+    assert ran == ["sum", "mul", "tanh"]
+    np.testing.assert_allclose(gx.data, (1 - np.tanh(x.data) ** 2) * 2 * np.exp(y.data))
+    assert y.grad is None  # grad() returns, it stores nothing
+    ran.clear()
+    with ag.graph.observe_steps(lambda run, step, node, g, sent: ran.append(node.op.name)):
+        ga, gy = ag.grad(out, [a, y])
+    assert sorted(ran) == ["exp", "mul", "mul", "sum"]  # stops at a, goes on to y
+    np.testing.assert_allclose(ga.data, b.data)
+    np.testing.assert_allclose(gy.data, a.data * 2 * np.exp(y.data))
+    branch = ag.exp(y) * 2.0
+    out = (ag.tanh(x) * branch).sum()
+    ag.grad(out, x)  # frees what it walked, and only that
+    assert out.grad_fn.inputs is None and branch.grad_fn.inputs is not None
