@@ -206,13 +206,15 @@ def _program(draw):
     return steps
 
 
+_STEPS = {"mul": lambda x, y, c: x * y, "add": lambda x, y, c: x + y,
+          "tanh": lambda x, y, c: ag.tanh(x), "exp": lambda x, y, c: ag.exp(ag.tanh(x)),
+          "scale": lambda x, y, c: x * c, "shift": lambda x, y, c: x + c}
+
+
 def _run(program, a, b, changes=()):
     vals = [a, b]
     for kind, i, j, c in program:
-        x, y = vals[i], vals[j]
-        vals.append({"mul": lambda: x * y, "add": lambda: x + y, "tanh": lambda: ag.tanh(x),
-                     "exp": lambda: ag.exp(ag.tanh(x)), "scale": lambda: x * c,
-                     "shift": lambda: x + c}[kind]())
+        vals.append(_STEPS[kind](vals[i], vals[j], c))
     loss = (vals[-1] * vals[-1]).sum()
     with ag.no_grad():
         for idx, how, c in changes:
