@@ -8,12 +8,10 @@ timestamp (so equal states give equal bytes). Writing goes to a temporary file i
 same directory, then ``os.replace``: a crash never leaves a half-written checkpoint under
 the real name.
 
-Reading never trusts the file: every entry's ``.npy`` header (shape, dtype) is read and
-checked first, against the entry's size in the zip and, when loading into a model,
-against the model, before any data is read; compressed entries are refused (cygrad
-never writes them, and they are how a small file expands into gigabytes), so reading
-costs at most the file's own size in memory. Every entry is read to its end, so the
-zip's CRC-32 catches flipped bytes. Only then is the target changed, all or nothing.
+Reading (``autograd.io.read_npz``) checks every entry's header against its size and
+against the model before any data is read, refuses compressed entries (zip bombs), and
+reads each entry to its end so the zip's CRC-32 catches flipped bytes. Only then is the
+target changed, all or nothing.
 """
 
 from __future__ import annotations
@@ -27,13 +25,12 @@ from typing import Any, BinaryIO
 import numpy as np
 
 import autograd as ag
-from autograd.io import atomic_write
+from autograd.io import NPZ_KINDS, atomic_write, read_npz
 
 __all__ = ["CheckpointError", "load_state", "read_state", "save_state"]
 
 _MARKER = "__cygrad_nn_state__"
 _VERSION = 1
-_KINDS = "biufU"  # bool, integers, floats and (for a schedule's mode) text
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the zip format's earliest date: reproducible files
 
 
@@ -49,7 +46,7 @@ def _arrays(who: str, state: Mapping[str, Any]) -> dict[str, np.ndarray]:
         if k == _MARKER:
             raise ValueError(f"{who}: the key {_MARKER!r} is reserved for the format marker")
         a = v.data if isinstance(v, ag.Tensor) else np.asarray(v)
-        if a.dtype.kind not in _KINDS or a.dtype.fields is not None or a.dtype.subdtype:
+        if a.dtype.kind not in NPZ_KINDS or a.dtype.fields is not None or a.dtype.subdtype:
             raise TypeError(f"{who}: entry {k!r} has dtype {a.dtype}; a state holds arrays of "
                             "bools, integers, floats (or text), nothing that needs pickle")
         out[k] = a
@@ -76,131 +73,24 @@ def save_state(model_or_state: Any, path: str | Path) -> Path:
     return atomic_write(path, write)
 
 
-def _header(f: Any) -> tuple[tuple[int, ...], bool, np.dtype]:
-    version = np.lib.format.read_magic(f)
-    if version == (1, 0):
-        return np.lib.format.read_array_header_1_0(f)
-    if version == (2, 0):
-        return np.lib.format.read_array_header_2_0(f)
-    raise ValueError(f".npy format version {version} (cygrad writes 1.0)")
-
-
-def _entries(zf: zipfile.ZipFile, size: int, path: Path) -> list[zipfile.ZipInfo]:
-    """The zip's entries, refused unless each is a stored ``.npy`` named once."""
-    infos = zf.infolist()
-    names = [i.filename for i in infos]
-    dup = sorted({n for n in names if names.count(n) > 1}) if len(set(names)) < len(names) \
-        else []
-    if dup:
-        raise CheckpointError(f"load_state: {path} names entries {dup[:3]} twice")
-    for i in infos:
-        if not i.filename.endswith(".npy"):
-            raise CheckpointError(f"load_state: {path} holds {i.filename!r}, not an .npy "
-                                  "entry; save states with nn.save_state")
-        if i.compress_type != zipfile.ZIP_STORED or i.flag_bits & 0x1:
-            raise CheckpointError(f"load_state: {path} entry {i.filename!r} is compressed or "
-                                  "encrypted; cygrad states are stored uncompressed (save with "
-                                  "nn.save_state, not np.savez_compressed)")
-    # Stored entries occupy distinct bytes of the file: more declared than the file holds
-    # means entries overlap or lie, the trick of zip bombs that need no compression.
-    if sum(i.file_size for i in infos) > size:
-        raise CheckpointError(f"load_state: {path}'s entries declare more bytes than the "
-                              f"file's {size}; the file is corrupt")
-    return infos
-
-
 def read_state(path: str | Path, expect: Mapping[str, tuple[int, ...]] | None = None
                ) -> dict[str, np.ndarray]:
-    """The state dict stored at ``path``, fully read into memory and checked.
+    """The state dict stored at ``path``, fully read into memory and checked
+    (``autograd.io.read_npz``: headers before data, nothing compressed, CRC-32).
 
     ``expect`` (name -> shape): entries whose header gives another shape are refused
-    before their data is read (``load_state(model, path)`` passes the model's shapes).
+    before any data is read (``load_state(model, path)`` passes the model's shapes).
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"load_state: no file at {path}")
-    if not path.is_file():
-        raise CheckpointError(f"load_state: {path} is not a regular file")
-    try:
-        with open(path, "rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            head = fh.read(6)
-            fh.seek(0)
-            if head == b"\x93NUMPY":
-                raise CheckpointError(f"load_state: {path} is a single .npy array, not an .npz "
-                                      "state; save states with nn.save_state")
-            if head[:2] != b"PK":
-                raise CheckpointError(f"load_state: {path} is not an .npz state (not a zip "
-                                      f"file: it starts with {head!r}); save with "
-                                      "nn.save_state")
-            with zipfile.ZipFile(fh) as zf:
-                return _read(zf, _entries(zf, size, path), path, expect)
-    except CheckpointError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError,
-            KeyError, NotImplementedError, RuntimeError, UnicodeDecodeError,
-            SyntaxError, TypeError, OverflowError, MemoryError) as e:
-        if isinstance(e, (FileNotFoundError, PermissionError, IsADirectoryError)):
-            raise
-        raise CheckpointError(f"load_state: {path} is truncated, corrupt or not an .npz "
-                              f"state file ({type(e).__name__}: {e}); nothing was "
-                              "changed") from e
-
-
-def _read(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], path: Path,
-          expect: Mapping[str, tuple[int, ...]] | None) -> dict[str, np.ndarray]:
-    layout: list[tuple[zipfile.ZipInfo, str, tuple[int, ...], bool, np.dtype, int]] = []
-    problems: list[str] = []
-    for info in infos:  # pass 1: headers only
-        key = info.filename[:-4]
-        with zf.open(info) as f:
-            shape, fortran, dtype = _header(f)
-            offset = f.tell()
-        if dtype.kind not in _KINDS or dtype.fields is not None or dtype.subdtype:
-            raise CheckpointError(f"load_state: {path} entry {key!r} has dtype {dtype}; "
-                                  "states hold bools, integers and floats")
-        count = 1
-        for n in shape:
-            count *= n
-        if count * dtype.itemsize != info.file_size - offset:
-            raise CheckpointError(
-                f"load_state: {path} entry {key!r} claims shape {shape} of {dtype} "
-                f"({count * dtype.itemsize} bytes), but holds {info.file_size - offset}; "
-                "the file is corrupt")
-        if expect is not None and key in expect and tuple(expect[key]) != shape:
-            problems.append(f"{key}: model has {tuple(expect[key])}, file has {shape}")
-        layout.append((info, key, shape, fortran, dtype, offset))
-    if problems:
-        raise ValueError(f"load_state: {path} does not fit: " + "; ".join(problems)
-                         + "; nothing was read or changed (was it saved from a different "
-                         "architecture?)")
-    if _MARKER not in {key for _, key, *_ in layout}:
-        keys = [key for _, key, *_ in layout]
+    arrays = read_npz(path, who="load_state", error=CheckpointError, expect=expect)
+    if _MARKER not in arrays:
         raise CheckpointError(
             f"load_state: {path} is an .npz file but not a cygrad nn state (no {_MARKER!r} "
-            f"entry; found keys {keys[:5]}...); save it with nn.save_state")
-    out: dict[str, np.ndarray] = {}
-    for info, key, shape, fortran, dtype, offset in layout:  # pass 2: the data
-        nbytes = info.file_size - offset
-        buf = bytearray(nbytes)
-        with zf.open(info) as f:
-            _header(f)  # read again, not skipped, so the CRC-32 covers every byte
-            view, got = memoryview(buf), 0
-            while got < nbytes:
-                n = f.readinto(view[got:])
-                if not n:
-                    raise EOFError(f"entry {key!r} ends after {got} of {nbytes} bytes")
-                got += n
-            if f.read(1):  # also reaches the end, where zipfile checks the CRC-32
-                raise CheckpointError(f"load_state: {path} entry {key!r} is longer than its "
-                                      "header says")
-        flat = np.frombuffer(buf, dtype=dtype)
-        out[key] = flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
-    marker = out.pop(_MARKER)
+            f"entry; found keys {list(arrays)[:5]}...); save it with nn.save_state")
+    marker = arrays.pop(_MARKER)
     if marker.shape != () or marker.dtype.kind not in "iu" or int(marker) != _VERSION:
         raise CheckpointError(f"load_state: {path} has state format {marker!r}, this version "
                               f"reads format {_VERSION}")
-    return out
+    return arrays
 
 
 def load_state(target: Any, path: str | Path | None = None, strict: bool = True) -> Any:
