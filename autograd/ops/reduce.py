@@ -24,6 +24,15 @@ def _count(shape: tuple[int, ...], axis: Axis) -> int:
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
+def _over_nonempty(op: str, x: Tensor, axis: Axis) -> None:
+    """The softmax family normalises over ``axis``: over no elements there is nothing to
+    normalise (numpy's raw "zero-size array to reduction operation maximum")."""
+    axes = kernels.normalize_axis(axis, x.data.ndim, op)
+    if any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{op}: axis {axis} of the tensor of shape {x.shape} has no elements "
+                         "to normalise over; give an axis of length >= 1")
+
+
 def _check_axis(op: str, x: Tensor, axis: Axis) -> Axis:
     """Validate ``axis``; the axis to use, None for a 0-d tensor (numpy accepts 0 and -1
     there only in some reductions and never as a tuple, but all name the same one element)."""
@@ -104,6 +113,7 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False) -> Tensor:
     """log(sum(exp(x))) over ``axis``, shifted by the maximum so it never overflows."""
     x = as_tensor(x)
     axis = _check_axis("logsumexp", x, axis)
+    _over_nonempty("logsumexp", x, axis)
     return apply(logsumexp.op, (x,), kernels.logsumexp(x.data, axis, keepdims),
                  {"axis": axis, "keepdims": keepdims})
 
@@ -118,6 +128,7 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
     """
     x = as_tensor(x)
     axis = _check_axis("softmax", x, axis)
+    _over_nonempty("softmax", x, axis)
     return apply(softmax.op, (x,), kernels.softmax(x.data, axis), {"axis": axis})
 
 
@@ -127,4 +138,5 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
     """log p_j = a_j - logsumexp(a), stable for any logits; gradient g - p sum(g)."""
     x = as_tensor(x)
     axis = _check_axis("log_softmax", x, axis)
+    _over_nonempty("log_softmax", x, axis)
     return apply(log_softmax.op, (x,), kernels.log_softmax(x.data, axis), {"axis": axis})
