@@ -259,6 +259,8 @@ def _read_entries(zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo], where: str,
         if dtype.kind not in NPZ_KINDS or dtype.fields is not None or dtype.subdtype:
             raise error(f"{where}: entry {key!r} has dtype {dtype}; only bools, integers, "
                         "floats and text are read")
+        if any(n < 0 for n in shape):
+            raise error(f"{where}: entry {key!r} claims the shape {shape}; the file is corrupt")
         count = 1
         for n in shape:
             count *= n
