@@ -70,17 +70,30 @@ def _pow_base_vjp(F: Any, g: Any, y: Any, a: Any, b: Any) -> Any:
 
 
 def _pow_exponent_vjp(F: Any, g: Any, y: Any, a: Any, b: Any) -> Any:
-    # d/db a^b = a^b log a (needs a > 0). A Python-number base is logged in y's dtype:
-    # np.log(2.0) is a float64 numpy scalar, which would make 2.0 ** x32's gradient float64.
+    # d/db a^b = a^b log a (a > 0). At a = 0 with b >= 0 it is 0, PyTorch's convention
+    # (pow_backward_exponent): a^b is 0 or 1 there, but the formula gives 0 * -inf = nan
+    # or 1 * -inf. Taking log(1) = 0 at exactly those places keeps the result, and its
+    # derivatives (where passes no gradient to the replaced entries), 0 as in PyTorch.
+    # A Python-number base is logged in y's dtype: np.log(2.0) is a float64 numpy
+    # scalar, which would make 2.0 ** x32's gradient float64.
+    dtype = F.raw(y).dtype
     if not hasattr(a, "dtype"):
-        return g * y * np.log(np.asarray(a, dtype=F.raw(y).dtype))
-    return g * y * F.log(a)
+        if a == 0:
+            return g * y * np.where(np.asarray(F.raw(b)) >= 0, 0, -np.inf).astype(dtype)
+        return g * y * np.log(np.asarray(a, dtype=dtype))
+    zero = (F.raw(a) == 0) & (np.asarray(F.raw(b)) >= 0)
+    if not zero.any():
+        return g * y * F.log(a)
+    if zero.shape != np.shape(F.raw(a)):  # a broadcast against a larger b: mask in y's shape
+        a = a * np.ones(np.shape(F.raw(y)), dtype)
+    return g * y * F.log(F.where(zero, np.ones((), dtype), a))
 
 
 @defop(_pow_base_vjp, _pow_exponent_vjp, sample=binary_sample("positive", "real"), label="**",
        method="pow")
 def pow(a: Any, b: Any) -> Tensor:
-    """a ** b, broadcasting. d/da = b a^(b-1) (0 where b = 0); d/db = a^b log a (a > 0)."""
+    """a ** b, broadcasting. d/da = b a^(b-1) (0 where b = 0); d/db = a^b log a (a > 0,
+    and 0 where a = 0 and b >= 0, as in PyTorch)."""
     return binary(pow.op, a, b, operator.pow)
 
 

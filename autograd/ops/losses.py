@@ -103,10 +103,16 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     z = as_tensor(logits)
     if z.ndim not in (1, 2):
         raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {z.shape}")
+    n_classes = z.shape[-1]
+    if n_classes == 0:
+        raise ValueError(f"cross_entropy: logits of shape {z.shape} have no classes")
     tgt = target if isinstance(target, Tensor) else np.asarray(target)
     td = tgt._data if isinstance(tgt, Tensor) else tgt
+    if td.dtype.kind == "f" and td.shape == z.shape[:-1] and td.shape != z.shape:
+        raise TypeError(f"cross_entropy: float targets of shape {td.shape} look like class "
+                        "labels; labels must be integers (target.astype(int)), float targets "
+                        f"are class probabilities of the logits' shape {z.shape}")
     probs, lse = kernels.softmax_and_logsumexp(z._data)
-    n_classes = z.shape[-1]
     rows = None
     if td.dtype.kind in "iu":
         if td.shape != z.shape[:-1]:

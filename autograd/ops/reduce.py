@@ -47,6 +47,15 @@ def _count(shape: tuple[int, ...], axis: Axis) -> int:
     return int(np.prod([shape[a] for a in axes], dtype=np.int64))
 
 
+def _over_nonempty(op: str, x: Tensor, axis: Axis) -> None:
+    """The softmax family normalises over ``axis``: over no elements there is nothing to
+    normalise (numpy's raw "zero-size array to reduction operation maximum")."""
+    axes = kernels.normalize_axis(axis, x._data.ndim, op)
+    if any(x.shape[a] == 0 for a in axes):
+        raise ValueError(f"{op}: axis {axis} of the tensor of shape {x.shape} has no elements "
+                         "to normalise over; give an axis of length >= 1")
+
+
 def _check_axis(op: str, x: Tensor, axis: Axis) -> Axis:
     """Validate ``axis``; the axis to use, None for a 0-d tensor (numpy accepts 0 and -1
     there only in some reductions and never as a tuple, but all name the same one element)."""
@@ -180,6 +189,7 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False, *, dim: Axis = 
     if dim is not None or keepdim is not None or type(axis) is list:
         axis, keepdims = _axis("logsumexp", axis, keepdims, dim, keepdim)
     axis = _check_axis("logsumexp", x, axis)
+    _over_nonempty("logsumexp", x, axis)
     return apply(logsumexp.op, (x,), kernels.logsumexp(x._data, axis, keepdims),
                  {"axis": axis, "keepdims": keepdims})
 
@@ -195,6 +205,7 @@ def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tenso
     x = as_tensor(x)
     axis = _one_axis("softmax", axis, dim)
     axis = _check_axis("softmax", x, axis)
+    _over_nonempty("softmax", x, axis)
     return apply(softmax.op, (x,), kernels.softmax(x._data, axis), {"axis": axis})
 
 
@@ -206,6 +217,7 @@ def log_softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> T
     x = as_tensor(x)
     axis = _one_axis("log_softmax", axis, dim)
     axis = _check_axis("log_softmax", x, axis)
+    _over_nonempty("log_softmax", x, axis)
     return apply(log_softmax.op, (x,), kernels.log_softmax(x._data, axis), {"axis": axis})
 
 

@@ -140,29 +140,45 @@ def _scatter_sample(d: Any) -> tuple[tuple, dict]:
     return (d.array(picked),), {"index": index, "shape": shape}
 
 
-def _split_grad(F: Any, g: Any, i: int, sizes: Sequence[int], axis: int) -> Any:
-    start = int(np.sum(sizes[:i]))
-    sl = [slice(None)] * len(g.shape)
-    sl[axis] = slice(start, start + sizes[i])
-    return F.getitem(g, tuple(sl))
-
-
 class _Variadic:
-    """A rule list that answers for any input position (concatenate and stack take n inputs)."""
+    """A rule list that answers for any input position (concatenate and stack take n
+    inputs). The engine asks for each input's gradient in turn, handing the rule all n
+    inputs each time; ``offsets`` keeps the running positions along the joined axis for
+    the gradient in hand, so each of those n calls costs O(1) here, not O(n)."""
 
     def __init__(self, rule: Any) -> None:
         self.rule = rule
+        self._cache: tuple[Any, list[int]] | None = None  # (gradient, offsets)
 
     def __getitem__(self, i: int) -> Any:
-        return lambda F, g, y, *xs, **kw: self.rule(F, g, i, *xs, **kw)
+        return lambda F, g, y, *xs, **kw: self.rule(self, F, g, i, xs, **kw)
+
+    def offsets(self, g: Any, xs: tuple, ax: int) -> list[int]:
+        cache = self._cache
+        if cache is not None and cache[0] is g:  # the same node's gradient: reuse
+            return cache[1]
+        starts, total = [], 0
+        for x in xs:
+            starts.append(total)
+            total += x.shape[ax]
+        self._cache = (g, starts)
+        return starts
+
+    def done(self, i: int, xs: tuple) -> None:
+        if i == len(xs) - 1:
+            self._cache = None  # holds the gradient alive otherwise
 
 
-def _concat_rule(F: Any, g: Any, i: int, *xs: Any, axis: int = 0) -> Any:
+def _concat_rule(table: _Variadic, F: Any, g: Any, i: int, xs: tuple, axis: int = 0) -> Any:
     ax = axis % len(g.shape)
-    return _split_grad(F, g, i, [x.shape[ax] for x in xs], ax)
+    start = table.offsets(g, xs, ax)[i]
+    table.done(i, xs)
+    sl = [slice(None)] * len(g.shape)
+    sl[ax] = slice(start, start + xs[i].shape[ax])
+    return F.getitem(g, tuple(sl))
 
 
-def _stack_rule(F: Any, g: Any, i: int, *xs: Any, axis: int = 0) -> Any:
+def _stack_rule(table: _Variadic, F: Any, g: Any, i: int, xs: tuple, axis: int = 0) -> Any:
     ax = axis % len(g.shape)
     sl = [slice(None)] * len(g.shape)
     sl[ax] = i
@@ -193,6 +209,13 @@ def _sequence(name: str, tensors: Sequence[Any]) -> tuple:
     return constants_as(tensors)  # array items take the tensors' float dtype
 
 
+# The engine hands a rule all of a node's inputs for each input's gradient, so one node
+# joining n tensors costs O(n) per input, O(n^2) in all. Joins of more tensors become a
+# tree of nodes of at most _FAN_IN inputs each (linear in all; the arrays are views of
+# the one joined result, so nothing is copied twice).
+_FAN_IN = 256
+
+
 def _join(op: Any, join: Any, tensors: Sequence[Any], axis: int, must: str) -> Tensor:
     ts = _sequence(op.name, tensors)
     try:
@@ -200,7 +223,24 @@ def _join(op: Any, join: Any, tensors: Sequence[Any], axis: int, must: str) -> T
     except (ValueError, np.exceptions.AxisError) as e:
         raise ValueError(f"{op.name}: shapes {[t.shape for t in ts]} cannot be joined along "
                          f"axis {axis}: {must}") from e
-    return apply(op, ts, data, {"axis": axis})
+    except TypeError as e:
+        raise TypeError(f"{op.name}: axis must be an integer, got {type(axis).__name__} "
+                        f"{axis!r}") from e
+    if len(ts) <= _FAN_IN:
+        return apply(op, ts, data, {"axis": axis})
+    ax = axis % data.ndim
+    stacked = op is stack.op
+    while len(ts) > _FAN_IN:
+        parts, start = [], 0
+        for j in range(0, len(ts), _FAN_IN):
+            chunk = ts[j:j + _FAN_IN]
+            width = len(chunk) if stacked else sum(t.shape[ax] for t in chunk)
+            sl = [slice(None)] * data.ndim
+            sl[ax] = slice(start, start + width)
+            parts.append(apply(op, chunk, data[tuple(sl)], {"axis": axis if stacked else ax}))
+            start += width
+        ts, op, stacked = tuple(parts), concatenate.op, False  # the parts join along ax
+    return apply(op, ts, data, {"axis": ax})
 
 
 @defop(sample=_seq_sample(False), tags=("variadic",), saves=(), saves_out=False)
