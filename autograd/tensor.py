@@ -88,7 +88,8 @@ class Node:
 
     Nodes are made only by ``apply``. ``seq`` numbers them in creation order (an op's
     inputs always exist before it), which the engine uses as its topological order.
-    ``needs`` is the tuple of the indices of the inputs that need a gradient. ``tick`` is the in-place clock when the node was recorded. ``params`` entries whose names start
+    ``needs`` is the tuple of the indices of the inputs that need a gradient. ``tick`` is
+    the in-place clock when the node was recorded. ``params`` entries whose names start
     with an underscore are forward caches for the derivative rule. Nothing here exists
     for pictures: ``autograd.viz`` keeps what it draws itself (``autograd.graph``).
     """
