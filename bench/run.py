@@ -83,6 +83,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="target length of one timed block (default 0.1 s, quick 0.03 s)")
     ap.add_argument("--pause", type=float,
                     help="untimed pause before each block (default 0.05 s, quick 0.02 s)")
+    ap.add_argument("--min-steps", type=int,
+                    help="at least this many steps per block however slow the engine "
+                         "(default 5, quick 2), so garbage-collector lumps spread evenly")
     ap.add_argument("--pin-malloc", action="store_true",
                     help="pin glibc's malloc thresholds for every process (not what users "
                          "get; labelled in the output, see bench/README.md)")
@@ -93,8 +96,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.rounds = args.rounds or (3 if args.quick else 5)
     args.block_seconds = args.block_seconds or (0.03 if args.quick else 0.1)
     args.pause = args.pause if args.pause is not None else (0.02 if args.quick else 0.05)
-    if min(args.processes, args.rounds) < 1 or args.block_seconds <= 0 or args.pause < 0:
-        ap.error("--processes and --rounds must be >= 1, --block-seconds > 0, --pause >= 0")
+    args.min_steps = args.min_steps or (2 if args.quick else 5)
+    if min(args.processes, args.rounds, args.min_steps) < 1 or args.block_seconds <= 0 \
+            or args.pause < 0:
+        ap.error("--processes, --rounds and --min-steps must be >= 1, --block-seconds > 0, "
+                 "--pause >= 0")
     args.settings = [s.strip() for s in args.threads.split(",") if s.strip()]
     if not args.settings or any(s != DEFAULT and not (s.isdigit() and int(s) > 0)
                                 for s in args.settings):
@@ -177,6 +183,7 @@ class Runner:
         a = self.args
         return self.call(engine, case.name, "--rounds", str(a.rounds), "--block-seconds",
                          str(a.block_seconds), "--pause", str(a.pause),
+                         "--min-steps", str(a.min_steps),
                          "--threads", ",".join(a.settings))
 
 
@@ -192,6 +199,7 @@ def run_case(case: Case, engines: list[str], infos: dict[str, dict], runner: Run
             procs[e] = []
         else:
             rows[e] = {"status": infos[e]["reason"]}
+    t0 = time.perf_counter()
     active = list(procs)
     # --quick gives a long case (one step per block, e.g. the 1,000,000-op chain) one process
     for p in range(1 if args.quick and case.repeats else args.processes):
@@ -214,7 +222,7 @@ def run_case(case: Case, engines: list[str], infos: dict[str, dict], runner: Run
                    "steps_per_block": [p["steps"] for p in procs[e]],
                    "raw": [{"pid": p["pid"], "settings": p["settings"]} for p in procs[e]]}
     return {"title": case.title, "rtol": case.rtol, "length": case.length,
-            "engines": {e: rows[e] for e in names},
+            "wall_seconds": time.perf_counter() - t0, "engines": {e: rows[e] for e in names},
             "floors": floor_verdicts(case, rows, args.settings)}
 
 
@@ -228,6 +236,8 @@ def print_case(case: Case, rec: dict[str, Any], settings: list[str]) -> None:
             print(f"  MISMATCH {e}: {p}")
     for v in rec["floors"]:
         print("  " + verdict_line(v))
+    n = sum(len(r.get("raw", [])) for r in rec["engines"].values())
+    print(f"  ({n} timed processes in {fmt_time(rec['wall_seconds'])})")
     sys.stdout.flush()
 
 
@@ -334,8 +344,8 @@ def print_header(meta: dict[str, Any], infos: dict[str, dict], args: argparse.Na
               "figures from a quiet machine")
     print(f"method: each engine against the numpy baseline in the same fresh process, "
           f"interleaved; {args.processes} processes per engine and case, {args.rounds} "
-          f"rounds each, blocks of ~{args.block_seconds} s after an untimed "
-          f"{args.pause} s pause")
+          f"rounds each, blocks of ~{args.block_seconds} s (at least {args.min_steps} steps) "
+          f"after an untimed {args.pause} s pause")
     if args.processes < MIN_PROCESSES:
         print(f"  ({args.processes} processes: fewer than the method's {MIN_PROCESSES}; "
               "a check that everything runs, not figures to quote)")
@@ -354,9 +364,9 @@ def print_header(meta: dict[str, Any], infos: dict[str, dict], args: argparse.Na
         pools = ", ".join(f"{k} {v}" for k, v in info.get("threads", {}).items())
         print(f"  {e:<10} {info['version']}{where}; numpy {info['numpy']} ({info['blas']}); "
               f"default threads: {pools or 'unknown (no threadpoolctl)'}")
-    print("ratio: the median over processes of each process's median per-round ratio "
-          "engine/numpy; min .. max over processes. *Times per step vary with each "
-          "process's speed mode (up to 2x on this VM); the ratios are the headline.")
+    print("x numpy: the median over processes of each process's ratio (engine's mean time "
+          "per step over numpy's, interleaved); min .. max over processes. *Times per step "
+          "vary with each process's speed mode (up to 2x on this VM); ratios are the headline.")
 
 
 def main(argv: list[str] | None = None) -> int:

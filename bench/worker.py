@@ -149,15 +149,17 @@ def _check(runner: Any, steps: int) -> list[dict[str, Any]]:
     return [summarize(*runner.read(runner.step())) for _ in range(steps)]
 
 
-def _calibrate(step: Callable[[], Any], block_seconds: float) -> int:
-    """Untimed warm-up that also finds how many steps fill one block."""
+def _calibrate(step: Callable[[], Any], block_seconds: float, min_steps: int) -> int:
+    """Untimed warm-up that also finds how many steps fill one block (at least
+    ``min_steps``: a slow engine's garbage-collector lumps, every second or third step in
+    micrograd, must spread over its blocks, not fall into every other one)."""
     n, t0 = 0, time.perf_counter()
     while True:
         step()
         n += 1
         elapsed = time.perf_counter() - t0
         if n >= 3 and elapsed >= 0.5 * block_seconds:
-            return max(1, round(block_seconds * n / elapsed))
+            return max(min_steps, round(block_seconds * n / elapsed))
 
 
 def _block(step: Callable[[], Any], steps: int, pause: float) -> float:
@@ -181,7 +183,8 @@ def _rotate(items: list[str], k: int) -> list[str]:
 
 
 def measure(mod: ModuleType, base: ModuleType, case_name: str, rounds: int,
-            block_seconds: float, pause: float, settings: list[str]) -> dict[str, Any]:
+            block_seconds: float, pause: float, settings: list[str],
+            min_steps: int = 1) -> dict[str, Any]:
     """Check, calibrate and time ``mod`` against the numpy baseline ``base`` in this
     process. Returns per setting the per-step time of every block, in round order."""
     from engines import NotSupported
@@ -201,7 +204,8 @@ def measure(mod: ModuleType, base: ModuleType, case_name: str, rounds: int,
     if case.repeats:  # a long case: the check step was its warm-up, one step per block
         rounds, steps = case.repeats, {who: 1 for who in runners}
     else:
-        steps = {who: _calibrate(r.step, block_seconds) for who, r in runners.items()}
+        steps = {who: _calibrate(r.step, block_seconds, min_steps)
+                 for who, r in runners.items()}
     skipped = {s: why for s in settings if (why := threads.unavailable(s))}
     timed = [s for s in settings if s not in skipped]
     times: dict[str, dict[str, list[float]]] = {s: {"numpy": [], "engine": []} for s in timed}
@@ -226,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--block-seconds", type=float, default=0.1)
     ap.add_argument("--pause", type=float, default=0.05)
+    ap.add_argument("--min-steps", type=int, default=5, help="at least this many steps per "
+                    "block, however long a step takes")
     ap.add_argument("--threads", default=f"1,{DEFAULT}",
                     help="comma list of thread settings: integers and/or 'default'")
     args = ap.parse_args(argv)
@@ -250,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         res = measure(mod, load_engine("numpy"), args.case, args.rounds, args.block_seconds,
-                      args.pause, [s.strip() for s in args.threads.split(",") if s.strip()])
+                      args.pause, [s.strip() for s in args.threads.split(",") if s.strip()],
+                      args.min_steps)
     except Exception as e:  # reported to run.py as this engine's failure
         traceback.print_exc()
         res = {"ok": False, "status": "failed", "reason": f"{type(e).__name__}: {e}"}
