@@ -86,6 +86,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--min-steps", type=int,
                     help="at least this many steps per block however slow the engine "
                          "(default 5, quick 2), so garbage-collector lumps spread evenly")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="wall time (default, the headline) or the process's CPU time: a "
+                         "diagnostic for a busy machine, comparable at one thread only "
+                         "(it counts every BLAS thread's work and spinning)")
     ap.add_argument("--pin-malloc", action="store_true",
                     help="pin glibc's malloc thresholds for every process (not what users "
                          "get; labelled in the output, see bench/README.md)")
@@ -183,7 +187,7 @@ class Runner:
         a = self.args
         return self.call(engine, case.name, "--rounds", str(a.rounds), "--block-seconds",
                          str(a.block_seconds), "--pause", str(a.pause),
-                         "--min-steps", str(a.min_steps),
+                         "--min-steps", str(a.min_steps), "--clock", a.clock,
                          "--threads", ",".join(a.settings))
 
 
@@ -326,6 +330,7 @@ def machine_info(args: argparse.Namespace, removed: dict[str, str]) -> dict[str,
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
             "python": sys.version.split()[0], "thread_settings": args.settings,
+            "clock": args.clock,
             "malloc": MALLOC_PINNED if args.pin_malloc else "defaults",
             "removed_from_env": removed, "processes": args.processes, "rounds": args.rounds,
             "block_seconds": args.block_seconds, "pause": args.pause,
@@ -354,6 +359,9 @@ def print_header(meta: dict[str, Any], infos: dict[str, dict], args: argparse.Na
         env += "; removed: " + " ".join(f"{k}={v}" for k, v in meta["removed_from_env"].items())
     print(env + ")" + ("; MALLOC THRESHOLDS PINNED (not what users get): " + " ".join(
         f"{k}={v}" for k, v in MALLOC_PINNED.items()) if args.pin_malloc else ""))
+    if args.clock == "cpu":
+        print("CLOCK: PROCESS CPU TIME, not wall time (a diagnostic for a busy machine; the "
+              "default-thread columns count every BLAS thread's work and spinning)")
     print(f"thread settings side by side: {', '.join(setting_label(s) for s in args.settings)}"
           f"; OpenBLAS env as found: {meta['openblas_env'] or 'none'}")
     for e, info in infos.items():
@@ -371,6 +379,7 @@ def print_header(meta: dict[str, Any], infos: dict[str, dict], args: argparse.Na
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    started = time.perf_counter()
     custom = _pairs(args.engine_module, "--engine-module")
     pythons = _pairs(args.python_for, "--python-for")
     if "peers" in pythons:
@@ -406,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(os, "getloadavg"):
         meta["load_average_end"] = os.getloadavg()
         print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    meta["wall_seconds"] = time.perf_counter() - started
+    print(f"whole run: {fmt_time(meta['wall_seconds'])}")
     if args.json:
         write_json(args.json, results)
         print(f"\nresults written to {args.json}")
