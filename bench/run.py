@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -379,6 +380,9 @@ def print_header(meta: dict[str, Any], infos: dict[str, dict], args: argparse.Na
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A SIGTERM becomes SystemExit, so subprocess.run kills the worker it is waiting for
+    # instead of leaving it to run on.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.perf_counter()
     custom = _pairs(args.engine_module, "--engine-module")
     pythons = _pairs(args.python_for, "--python-for")

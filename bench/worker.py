@@ -211,18 +211,21 @@ def measure(mod: ModuleType, base: ModuleType, case_name: str, rounds: int,
     threads = Threads([mod])
     skipped = {s: why for s in settings if (why := threads.unavailable(s))}
     timed = [s for s in settings if s not in skipped]
-    threads.apply(timed[0] if timed else DEFAULT)  # the first round's setting
+    # Steps per block, per setting: two BLAS threads on a busy machine can make a step
+    # 100x slower than one thread does, and a block sized for one would then take minutes.
+    steps: dict[str, dict[str, int]] = {}
+    for s in timed:
+        threads.apply(s)
+        steps[s] = {who: 1 if case.repeats else _calibrate(r.step, block_seconds, min_steps)
+                    for who, r in runners.items()}
     if case.repeats:  # a long case: the check step was its warm-up, one step per block
-        rounds, steps = case.repeats, {who: 1 for who in runners}
-    else:
-        steps = {who: _calibrate(r.step, block_seconds, min_steps)
-                 for who, r in runners.items()}
+        rounds = case.repeats
     times: dict[str, dict[str, list[float]]] = {s: {"numpy": [], "engine": []} for s in timed}
     for r in range(rounds):
         for i, s in enumerate(_rotate(timed, r) if timed else []):
             threads.apply(s)
             for who in _rotate(["numpy", "engine"], r + i):
-                times[s][who].append(_block(runners[who].step, steps[who], pause,
+                times[s][who].append(_block(runners[who].step, steps[s][who], pause,
                                             CLOCKS[clock]))
     threads.apply(DEFAULT)
     return {"ok": True, "check": check, "steps": steps, "settings": times,

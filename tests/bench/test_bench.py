@@ -214,13 +214,16 @@ def test_one_thread_limit_is_applied_and_undone_in_the_process(bench) -> None:
     assert seen == [None, 1, None] and threads.default["engine"] == 7
 
 
-def test_a_setting_that_cannot_be_applied_is_reported_not_timed(bench, monkeypatch) -> None:
+@pytest.mark.parametrize("clock", ["wall", "cpu"])
+def test_a_setting_that_cannot_be_applied_is_reported_not_timed(bench, monkeypatch,
+                                                                clock) -> None:
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # as if not installed
     worker = bench["worker"]
     mod = worker.load_engine("numpy")
     res = worker.measure(mod, mod, "W3-chain1000", rounds=1, block_seconds=0.002, pause=0,
-                         settings=["1", "default"])
+                         settings=["1", "default"], clock=clock)
     assert res["ok"] and list(res["settings"]) == ["default"]
+    assert res["settings"]["default"]["numpy"][0] > 0
     assert "threadpoolctl is not installed" in res["skipped"]["1"]
     case = bench["workloads"].BY_NAME["W3-chain1000"]
     row = bench["report"].summarize(case, [res], ["1", "default"])
