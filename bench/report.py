@@ -33,8 +33,9 @@ def process_figures(times: dict[str, list[float]]) -> dict[str, float]:
     Means, not medians over blocks: an engine whose graphs are reference cycles pays for
     them in lumps (micrograd's 5000-op chain: every other step took 8x longer, a full
     collection), and a median of blocks of a step or two would leave the lumps out. What
-    a training loop pays is the mean. Load from elsewhere is kept out by the interleaving
-    and by the median over processes.
+    a training loop pays is the mean. Load from elsewhere falls on both sides alike through
+    the interleaving, and a process hit harder than the others is outvoted by the median
+    over processes.
     """
     e, n = float(np.mean(times["engine"])), float(np.mean(times["numpy"]))
     return {"ratio": e / n, "engine": e, "numpy": n}

@@ -89,7 +89,8 @@ class Threads:
     """
 
     def __init__(self, mods: list[ModuleType]) -> None:
-        self.hooks = [m.set_threads for m in mods if hasattr(m, "set_threads")]
+        self.hooks = {m.__name__.rsplit(".", 1)[-1]: m.set_threads for m in mods
+                      if hasattr(m, "set_threads")}
         self.limiter: Any = None
         try:
             import threadpoolctl
@@ -100,13 +101,14 @@ class Threads:
         self.default = self.describe()
 
     def describe(self) -> dict[str, int]:
-        """Threads per pool as now in effect, e.g. {"openblas": 2, "torch": 2}."""
+        """Threads per pool as now in effect, e.g. {"openblas": 2, "torch": 2}; call it
+        at the default setting."""
         out: dict[str, int] = {}
         if self.tp is not None:
             for pool in self.tp.threadpool_info():
                 out[pool.get("internal_api", pool.get("prefix", "?"))] = pool["num_threads"]
-        for i, hook in enumerate(self.hooks):
-            out["engine" if len(self.hooks) == 1 else f"engine{i}"] = hook(None)
+        for name, hook in self.hooks.items():
+            out[name] = hook(None)
         return out
 
     def unavailable(self, setting: str) -> str | None:
@@ -123,7 +125,7 @@ class Threads:
         n = None if setting == DEFAULT else int(setting)
         if n is not None:
             self.limiter = self.tp.threadpool_limits(limits=n)
-        for hook in self.hooks:
+        for hook in self.hooks.values():
             hook(n)
 
 

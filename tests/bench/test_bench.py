@@ -211,7 +211,7 @@ def test_one_thread_limit_is_applied_and_undone_in_the_process(bench) -> None:
     threads.apply("default")
     assert [p["num_threads"] for p in threadpoolctl.threadpool_info()
             if p["user_api"] == "blas"] == before
-    assert seen == [None, 1, None] and threads.default["engine"] == 7
+    assert seen == [None, 1, None] and threads.default["Engine"] == 7
 
 
 @pytest.mark.parametrize("clock", ["wall", "cpu"])
