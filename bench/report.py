@@ -66,6 +66,8 @@ def summarize(case: Case, procs: list[dict[str, Any]], settings: list[str]) -> d
 
 def fmt_time(seconds: float) -> str:
     """A duration with a unit that keeps 3-4 significant digits (ns, us, ms, s)."""
+    if seconds >= 100:
+        return f"{seconds:.0f} s"
     for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6)):
         if seconds >= scale:
             return f"{seconds / scale:.3g} {unit}"

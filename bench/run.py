@@ -86,7 +86,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                     help="untimed pause before each block (default 0.05 s, quick 0.02 s)")
     ap.add_argument("--min-steps", type=int,
                     help="at least this many steps per block however slow the engine "
-                         "(default 5, quick 2), so garbage-collector lumps spread evenly")
+                         "(default 3, quick 2), so garbage-collector lumps spread evenly")
     ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                     help="wall time (default, the headline) or the process's CPU time: a "
                          "diagnostic for a busy machine, comparable at one thread only "
@@ -101,7 +101,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.rounds = args.rounds or (3 if args.quick else 5)
     args.block_seconds = args.block_seconds or (0.03 if args.quick else 0.1)
     args.pause = args.pause if args.pause is not None else (0.02 if args.quick else 0.05)
-    args.min_steps = args.min_steps or (2 if args.quick else 5)
+    args.min_steps = args.min_steps or (2 if args.quick else 3)
     if min(args.processes, args.rounds, args.min_steps) < 1 or args.block_seconds <= 0 \
             or args.pause < 0:
         ap.error("--processes, --rounds and --min-steps must be >= 1, --block-seconds > 0, "

@@ -153,14 +153,14 @@ def _check(runner: Any, steps: int) -> list[dict[str, Any]]:
 
 def _calibrate(step: Callable[[], Any], block_seconds: float, min_steps: int) -> int:
     """Untimed warm-up that also finds how many steps fill one block (at least
-    ``min_steps``: a slow engine's garbage-collector lumps, every second or third step in
-    micrograd, must spread over its blocks, not fall into every other one)."""
+    ``min_steps``: a slow engine's garbage-collector lumps, every second step in
+    micrograd's 5000-op chain, must spread over its blocks, not fall into every other one)."""
     n, t0 = 0, time.perf_counter()
     while True:
         step()
         n += 1
         elapsed = time.perf_counter() - t0
-        if n >= 3 and elapsed >= 0.5 * block_seconds:
+        if n >= 2 and elapsed >= 0.5 * block_seconds:  # the check steps warmed up too
             return max(min_steps, round(block_seconds * n / elapsed))
 
 
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--block-seconds", type=float, default=0.1)
     ap.add_argument("--pause", type=float, default=0.05)
-    ap.add_argument("--min-steps", type=int, default=5, help="at least this many steps per "
+    ap.add_argument("--min-steps", type=int, default=3, help="at least this many steps per "
                     "block, however long a step takes")
     ap.add_argument("--threads", default=f"1,{DEFAULT}",
                     help="comma list of thread settings: integers and/or 'default'")
