@@ -152,16 +152,17 @@ def _check(runner: Any, steps: int) -> list[dict[str, Any]]:
 
 
 def _calibrate(step: Callable[[], Any], block_seconds: float, min_steps: int) -> int:
-    """Untimed warm-up that also finds how many steps fill one block (at least
-    ``min_steps``: a slow engine's garbage-collector lumps, every second step in
-    micrograd's 5000-op chain, must spread over its blocks, not fall into every other one)."""
-    n, t0 = 0, time.perf_counter()
-    while True:
+    """Untimed warm-up that also finds how many steps fill one block: block_seconds over
+    the median step (a collector's lump in the warm-up must not shorten the blocks, which
+    then hold too few steps to see the lumps at all), and at least ``min_steps``."""
+    times: list[float] = []
+    t0 = time.perf_counter()
+    while len(times) < 2 or time.perf_counter() - t0 < 0.5 * block_seconds:
+        t = time.perf_counter()
         step()
-        n += 1
-        elapsed = time.perf_counter() - t0
-        if n >= 2 and elapsed >= 0.5 * block_seconds:  # the check steps warmed up too
-            return max(min_steps, round(block_seconds * n / elapsed))
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return max(min_steps, round(block_seconds / times[len(times) // 2]))
 
 
 # Wall time is what a user waits for and the headline. Process CPU time (every thread of

@@ -231,7 +231,8 @@ def test_a_setting_that_cannot_be_applied_is_reported_not_timed(bench, monkeypat
     assert row["settings"]["default"]["ratio"]["n"] == 1 and row["check"] == "ok"
 
 
-@given(st.lists(st.floats(-10, 10), min_size=1, max_size=20), st.data(),
+# Subnormal entries excluded: a perturbation of 2e-9 times 5e-324 rounds to nothing.
+@given(st.lists(st.floats(-10, 10, allow_subnormal=False), min_size=1, max_size=20), st.data(),
        st.sampled_from([1e-9, 1e-4]))
 def test_compare_flags_exactly_the_perturbations_beyond_tolerance(bench, values, data,
                                                                    rtol) -> None:
