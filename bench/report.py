@@ -83,7 +83,8 @@ def _grid(head: list[str], rows: list[list[str]], group: list[str] | None = None
     cell; ``group`` labels (one per column, mostly empty) start above their column and
     may run over the empty ones after them."""
     full = len(head)
-    widths = [max(len(r[i]) for r in [head] + rows if len(r) == full) for i in range(full)]
+    widths = [max(len(r[i]) for r in [head] + rows if len(r) == full or i < len(r) - 1)
+              for i in range(full)]
     out = []
     if group:
         line, col = "  ", 2
