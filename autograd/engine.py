@@ -78,17 +78,28 @@ def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = 
         else:
             args = [x._data if isinstance(x, Tensor) else x for x in inputs]
     params = node.params
-    vjps = node.op.vjps
+    op = node.op
     needs = node.needs
-    if every:
-        needs = tuple(i for i in range(len(inputs)) if vjps[i] is not None)
+    joint = op.joint
+    if joint is not None:  # one rule gives every input's gradient
+        grads = joint(F, g, out, *args, **params) if params else joint(F, g, out, *args)
+        if every:
+            needs = tuple(i for i, gi in enumerate(grads) if gi is not None)
+    elif every:
+        needs = tuple(i for i in range(len(inputs)) if op.vjps[i] is not None)
+    vjps = op.vjps
     sent = []
     for i in needs:
-        rule = vjps[i] or _not_differentiable(node, i)
-        if rule is passthrough:
-            gi = g
+        if joint is not None:
+            gi = grads[i]
+            if gi is None:
+                _not_differentiable(node, i)
         else:
-            gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
+            rule = vjps[i] or _not_differentiable(node, i)
+            if rule is passthrough:
+                gi = g
+            else:
+                gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
         x = inputs[i]
         if x.__class__ is Node:
             target = x
