@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 import nn
-from autograd.io import atomic_write as write_atomic
+from safeio import atomic_write as write_atomic
 
 # ../shared/data relative to the repository root (examples/ -> repo -> its parent)
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
