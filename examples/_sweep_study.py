@@ -26,6 +26,7 @@ machines sharing a study must agree on the time to well within the grace period 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import fcntl
 import functools
@@ -200,10 +201,12 @@ def open_storage(spec: StorageSpec) -> optuna.storages.BaseStorage:
     if spec.url.startswith("journal:"):
         backend = optuna.storages.journal.JournalFileBackend(str(spec.file))
         return optuna.storages.JournalStorage(backend)
-    kwargs: dict[str, Any] = {}
-    if spec.url.startswith("sqlite:"):
-        kwargs = {"creator": functools.partial(_sqlite_connection, str(spec.file))}
-    return optuna.storages.RDBStorage(spec.url, engine_kwargs=kwargs)
+    if not spec.url.startswith("sqlite:"):
+        return optuna.storages.RDBStorage(spec.url)
+    # the first processes to open a new file would race to create its tables
+    with file_lock(spec.lock_path(Path())):
+        return optuna.storages.RDBStorage(spec.url, engine_kwargs={
+            "creator": functools.partial(_sqlite_connection, str(spec.file))})
 
 
 def _sqlite_connection(path: str) -> sqlite3.Connection:
@@ -270,9 +273,15 @@ def fail_and_retry(study: optuna.Study, trial: FrozenTrial, reason: str,
             return False
     except UpdateFinishedTrialError:
         return False
-    failed = storage.get_trial(trial._trial_id)
-    RETRY(max_retry=max_retries)(study, failed)
+    requeue(study, storage.get_trial(trial._trial_id), max_retries)
     return True
+
+
+def requeue(study: optuna.Study, failed: FrozenTrial, max_retries: int) -> None:
+    """Queue a copy of a failed trial (unless it ran ``max_retries`` times already). The
+    callback appends to the list it finds in the trial, so it gets a copy: the storage's
+    cache may hand out the very object it keeps."""
+    RETRY(max_retry=max_retries)(study, copy.deepcopy(failed))
 
 
 class Lease:
@@ -361,6 +370,6 @@ def requeue_lost(study: optuna.Study, max_retries: int, settle: float = 60.0) ->
                 and (now - t.datetime_complete).total_seconds() > settle):
             history = RETRY.retry_history(t)
             if len(history) < max_retries:
-                RETRY(max_retry=max_retries)(study, t)
+                requeue(study, t, max_retries)
                 out.append(t.number)
     return out

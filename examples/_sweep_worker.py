@@ -17,7 +17,8 @@ import math
 import os
 import time
 import traceback
-from contextlib import redirect_stdout
+from collections.abc import Sequence
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,9 +138,8 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     run_started, timer.phase = time.perf_counter(), "epochs"
     state, value, attrs = TrialState.FAIL, None, {}
     try:
-        module = importlib.import_module(task.experiment)
-        args = module.build_parser().parse_args(list(task.argv))
-        with redirect_stdout(log):
+        with redirect_stdout(log), redirect_stderr(log):
+            module, args = experiment_args(task.experiment, task.argv)
             metrics = module.run(args, callbacks=[pruning])
         if task.metric not in metrics:
             raise KeyError(f"sweep: --metric {task.metric!r} is not in {task.experiment}'s "
@@ -155,7 +155,7 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
         # KeyboardInterrupt is not caught: the trial stays RUNNING for the sweep process
         # to fail and queue again, as it was not the experiment's fault.
         tb = traceback.format_exc()
-        attrs = {"error": f"{type(e).__name__}: {e}", "traceback": tb}
+        attrs = {"error": _error(e, log.getvalue()), "traceback": tb}
         print(tb, file=log)
     # the run's own time, without the reports to the storage made from inside it
     run_seconds = time.perf_counter() - run_started - timer.seconds["epochs"]
@@ -179,6 +179,22 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     return {**report, "status": state.name.lower(), "value": value,
             "error": attrs.get("error"), "pruned": attrs.get("pruned"), "timing": timing,
             "run_dir": str(run_dir)}
+
+
+def experiment_args(experiment: str, argv: Sequence[str]) -> tuple[Any, Any]:
+    """The experiment's module and its parsed options (argparse errors exit, naming it)."""
+    module = importlib.import_module(experiment)
+    parser = module.build_parser()
+    parser.prog = f"{experiment}.py"
+    return module, parser.parse_args(list(argv))
+
+
+def _error(e: BaseException, printed: str) -> str:
+    """One line for the error: an experiment exits with a number after printing why."""
+    if isinstance(e, SystemExit) and not isinstance(e.code, str):
+        lines = [x for x in printed.splitlines() if x.strip()]
+        return f"SystemExit {e.code}: {lines[-1] if lines else 'no message'}"
+    return f"{type(e).__name__}: {e}"
 
 
 def _worker_address() -> str:

@@ -497,6 +497,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          f"({', '.join(missing)}): {EXTRA}")
     started = time.perf_counter()
     plan = make_plan(args)
+    # the experiment's own options are checked here once, not failed in every trial
+    sample = [f"--{a.name}={a.values[0] if a.values else a.low}" for a in plan.space]
+    sw.experiment_args(args.experiment, sample + list(args.extra))
     out = common.output_folder(args)
     storage = ss.open_storage(plan.spec)
     study = optuna.create_study(storage=storage, study_name=plan.study_name,
