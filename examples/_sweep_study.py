@@ -228,7 +228,8 @@ def _sqlite_connection(path: str) -> sqlite3.Connection:
 
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock between processes (released by the kernel if one dies)."""
+    """An exclusive lock between processes on one machine (the kernel releases it if its
+    holder dies)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -236,6 +237,23 @@ def file_lock(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def budget_lock(spec: StorageSpec, out: Path) -> Iterator[None]:
+    """The lock sweep processes ask trials under. A journal file lives on a filesystem
+    shared by nodes, where fcntl locks may not work: there, Optuna's own journal lock (an
+    atomic symlink, broken after 30 s if its holder died)."""
+    if not spec.url.startswith("journal:"):
+        with file_lock(spec.lock_path(out)):
+            yield
+        return
+    lock = optuna.storages.journal.JournalFileSymlinkLock(str(spec.lock_path(out)))
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 # ------------------------------------------------------------------ bookkeeping

@@ -46,6 +46,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import logging
+import signal
 import sys
 import time
 import uuid
@@ -157,17 +158,17 @@ class Plan:
     """One sweep: what to run, where it is stored, and how many trials."""
 
     args: Any
-    space: list
+    space: list[ss.Axis]
     budget: int
     maximize: bool
-    spec: Any                       # _sweep_study.StorageSpec
+    spec: ss.StorageSpec
     study_name: str
-    pruner: Any
+    pruner: optuna.pruners.BasePruner
     out: Path
-    distributions: dict = field(default_factory=dict)
+    distributions: dict[str, Any] = field(default_factory=dict)
 
 
-def search_space(args: Any) -> list:
+def search_space(args: Any) -> list[ss.Axis]:
     """The Axis list from the command line (see AXES for the defaults)."""
     space = []
     for name, option, kind, log, default in AXES:
@@ -212,7 +213,7 @@ def make_plan(args: Any) -> Plan:
 # ------------------------------------------------------------------ the driver
 @dataclass
 class Pending:
-    trial: Any                      # optuna.Trial
+    trial: optuna.Trial
     ask_seconds: float
     submitted: float
 
@@ -228,7 +229,7 @@ class Driver:
     # -- asking, under the budget lock
     def ask(self) -> Any | None:
         plan = self.plan
-        with ss.file_lock(plan.spec.lock_path(plan.out)):
+        with ss.budget_lock(plan.spec, plan.out):
             trials = self.study.get_trials(deepcopy=False)
             counted = ss.live(trials)
             waiting = any(t.state == TrialState.WAITING for t in counted)
@@ -256,17 +257,16 @@ class Driver:
     # -- the loop
     def run(self, client: Any, slots: Any, bar: Any) -> None:
         plan, poll = self.plan, min(1.0, self.plan.args.heartbeat)
-        last_reap, asking = 0.0, True
+        last_reap = 0.0
         while True:
             if time.monotonic() - last_reap >= poll:
                 for number, reason in ss.reap(self.study, self.lease, plan.args.max_retries):
                     self.say(bar, f"trial {number} failed: {reason}; queued again")
-                last_reap, asking = time.monotonic(), True
-            while asking and len(self.inflight) < slots():
+                last_reap = time.monotonic()
+            while len(self.inflight) < slots():
                 t0 = time.perf_counter()
                 trial = self.ask()
-                if trial is None:
-                    asking = False  # until a reap or a result changes the study
+                if trial is None:  # the budget is asked for
                     break
                 ask_seconds = time.perf_counter() - t0
                 future = client.submit(sw.run_trial, self.task(trial), pure=False,
@@ -284,7 +284,6 @@ class Driver:
                 continue
             for future in done:
                 self.collect(future, bar)
-                asking = True
 
     def finished(self) -> bool:
         trials = ss.live(self.study.get_trials(deepcopy=False))
@@ -508,7 +507,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     lease = ss.Lease(study, args.heartbeat)
     driver = Driver(plan, study, lease)
     try:
-        with ss.file_lock(plan.spec.lock_path(out)):
+        with ss.budget_lock(plan.spec, out):
             for number in ss.requeue_lost(study, args.max_retries):
                 print(f"trial {number}: failed earlier without its retry; queued again")
         counted = ss.live(study.get_trials(deepcopy=False))
@@ -522,6 +521,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         lease.close()
     trials = study.get_trials(deepcopy=False)
     print(summary(plan, trials, args.top))
+    cost = overhead_stats(driver.overheads)
+    if cost:
+        parts = ", ".join(f"{k} {v:.3f}" for k, v in cost["overhead_seconds_per_trial"].items())
+        print(f"engines per trial (median s): {parts}; the trial itself "
+              f"{cost['trial_seconds_median']:.3f}")
     export_jsonl(plan, trials, out / "trials.jsonl")
     if not args.no_plots:
         plot_best(plan, trials, out / "best_runs.png")
@@ -535,7 +539,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "pruned": states.count("pruned"), "failed": states.count("fail"),
         "retried": len(trials) - len(counted), "metric": args.metric,
         "direction": "maximize" if plan.maximize else "minimize",
-        **overhead_stats(driver.overheads)}
+        **cost}
     best = _best(study, plan.maximize)
     if best is not None:
         m = best.user_attrs.get("metrics", {})
@@ -555,7 +559,12 @@ def run_cluster(driver: Driver, plan: Plan) -> None:
         link = client.dashboard_link if "dashboard" in info.get("services", {}) else None
         print(f"dask: {len(info['workers'])} workers, scheduler {client.scheduler.address}"
               + (f", dashboard {link}" if link else ", no dashboard"), flush=True)
-        driver.run(client, slots, bar)
+        # a batch system stops a job with SIGTERM: handle it as Ctrl-C
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            driver.run(client, slots, bar)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     except KeyboardInterrupt:
         for future, pending in list(driver.inflight.items()):
             future.cancel()
@@ -572,6 +581,10 @@ def run_cluster(driver: Driver, plan: Plan) -> None:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _bar(plan: Plan) -> Any:

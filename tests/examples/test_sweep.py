@@ -228,6 +228,52 @@ def test_stale_means_the_owner_stopped_beating():
     assert ss.stale_reason(frozen, old, "a", now, 3.0) is None  # its owner knows better
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_worker_records_its_trial_once_and_fails_one_whose_worker_died(tmp_path, kind):
+    """run_trial in this process (no Dask): it runs the experiment, reports each epoch and
+    tells the study; run again it does nothing; finding an earlier attempt's mark (Dask
+    reruns a task whose worker died) it fails the trial and queues a copy."""
+    where = f"sqlite:///{tmp_path}/s.db" if kind == "sqlite" else f"journal:{tmp_path}/s.log"
+    spec = ss.storage_spec(where, tmp_path)
+    study = optuna.create_study(storage=ss.open_storage(spec), study_name="s",
+                                direction="maximize")
+    lease = ss.Lease(study, 60.0)
+    widths = {"width": optuna.distributions.CategoricalDistribution((4, 8))}
+
+    def task(trial):
+        run_dir = str(tmp_path / f"trial_{trial.number}")
+        argv = (f"--width={trial.params['width']}", "--epochs", "2", "--box", "-4", "4",
+                "--no-plots", "--out", run_dir, "--progress", "off")
+        return sw.TrialTask(storage=spec, study="s", trial_id=trial._trial_id,
+                            number=trial.number, experiment="stability", argv=argv,
+                            run_dir=run_dir, metric="test_accuracy", prune_on="auto",
+                            maximize=True)
+    try:
+        trial = study.ask(widths)
+        lease.stamp(trial)
+        report = sw.run_trial(task(trial))
+        done = study.get_trials()[0]
+        assert report["status"] == "complete" and done.state == TrialState.COMPLETE
+        assert done.value == done.user_attrs["metrics"]["test_accuracy"] == report["value"]
+        assert sorted(done.intermediate_values) == [0, 1]
+        assert set(done.user_attrs["timing"]) == {"run", "storage_start", "storage_epochs",
+                                                  "storage_finish"}
+        assert sw.run_trial(task(trial))["status"] == "skipped"  # never twice
+
+        second = study.ask(widths)
+        lease.stamp(second)
+        study._storage.set_trial_system_attr(
+            second._trial_id, ss.ATTEMPT, {"trial": second.number, "worker": "tcp://w", "pid": 1})
+        report = sw.run_trial(task(second))
+        assert report["status"] == "worker died" and report["retried"]
+        trials = study.get_trials()
+        assert trials[1].state == TrialState.FAIL and trials[2].state == TrialState.WAITING
+        assert "worker tcp://w (pid 1) died" in ss.mark(trials[1], ss.REASON)["reason"]
+        assert trials[2].params == trials[1].params and len(ss.live(trials)) == 2
+    finally:
+        lease.close()
+
+
 def test_help_without_the_extra_names_it(tmp_path):
     code = ("import sys, runpy; sys.modules['optuna'] = None; "
             f"sys.path.insert(0, {str(EXAMPLES)!r}); sys.argv = ['sweep.py'] + sys.argv[1:]; "
