@@ -60,7 +60,7 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 DRIVER = "sweep:driver"      # trial system attr: {"trial": n, "id": driver that asked it}
 ATTEMPT = "sweep:attempt"    # trial system attr: {"trial": n, "worker", "pid"} once started
-REASON = "sweep:failed"      # trial system attr: {"trial": n, "reason"} when the sweep failed it
+REASON = "sweep:failed"      # trial system attr: {"trial": n, "reason", "worker_died"}
 LEASE = "sweep:lease:"       # study system attr per driver: {"beat", "interval", "closed"}
 STALE_BEATS = 3              # a lease this many intervals old is dead
 RETRY = optuna.storages.RetryHeartbeatStaleTrialCallback
@@ -278,15 +278,16 @@ def live(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     return [t for t in trials if t.number not in replaced]
 
 
-def fail_and_retry(study: optuna.Study, trial: FrozenTrial, reason: str,
-                   max_retries: int) -> bool:
+def fail_and_retry(study: optuna.Study, trial: FrozenTrial, reason: str, max_retries: int,
+                   worker_died: bool) -> bool:
     """Fail a RUNNING trial that its process can no longer finish and queue a copy with the
-    same parameters. True for the one caller whose transition won; False if the trial had
-    already finished (completed by its worker, or failed by another process)."""
+    same parameters (see requeue). True for the one caller whose transition won; False if
+    the trial had already finished (completed by its worker, or failed by another
+    process)."""
     storage = study._storage  # Optuna's public storage API, reached through the study
     try:
-        storage.set_trial_system_attr(trial._trial_id, REASON,
-                                      {"trial": trial.number, "reason": reason})
+        storage.set_trial_system_attr(trial._trial_id, REASON, {
+            "trial": trial.number, "reason": reason, "worker_died": worker_died})
         if not storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
             return False
     except UpdateFinishedTrialError:
@@ -295,11 +296,20 @@ def fail_and_retry(study: optuna.Study, trial: FrozenTrial, reason: str,
     return True
 
 
-def requeue(study: optuna.Study, failed: FrozenTrial, max_retries: int) -> None:
-    """Queue a copy of a failed trial (unless it ran ``max_retries`` times already). The
-    callback appends to the list it finds in the trial, so it gets a copy: the storage's
-    cache may hand out the very object it keeps."""
-    RETRY(max_retry=max_retries)(study, copy.deepcopy(failed))
+def requeue(study: optuna.Study, failed: FrozenTrial, max_retries: int) -> bool:
+    """Queue a copy of a trial the sweep failed, unless its worker died under it (or under
+    its earlier copies) more than ``max_retries`` times: a trial that keeps killing its
+    worker (running out of memory, say) stops there. A stopped sweep is no fault of the
+    trial's and does not count."""
+    chain = set(RETRY.retry_history(failed)) | {failed.number}
+    deaths = sum(bool((mark(t, REASON) or {}).get("worker_died"))
+                 for t in study.get_trials(deepcopy=False) if t.number in chain)
+    if deaths > max_retries:
+        return False
+    # The callback appends to the list it finds in the trial, so it gets a copy: the
+    # storage's cache may hand out the very object it keeps.
+    RETRY(max_retry=None)(study, copy.deepcopy(failed))
+    return True
 
 
 class Lease:
@@ -369,7 +379,7 @@ def reap(study: optuna.Study, lease: Lease, max_retries: int) -> list[tuple[int,
     done = []
     for t in running:
         reason = stale_reason(t, leases, lease.id, now, STALE_BEATS * lease.interval)
-        if reason and fail_and_retry(study, t, reason, max_retries):
+        if reason and fail_and_retry(study, t, reason, max_retries, worker_died=False):
             done.append((t.number, reason))
     return done
 
@@ -381,13 +391,8 @@ def requeue_lost(study: optuna.Study, max_retries: int, settle: float = 60.0) ->
     trials = study.get_trials(deepcopy=False)
     replaced = retried_numbers(trials)
     now = dt.datetime.now()
-    out = []
-    for t in trials:
-        if (t.state == TrialState.FAIL and t.number not in replaced and mark(t, REASON)
-                and t.datetime_complete is not None
-                and (now - t.datetime_complete).total_seconds() > settle):
-            history = RETRY.retry_history(t)
-            if len(history) < max_retries:
-                requeue(study, t, max_retries)
-                out.append(t.number)
-    return out
+    return [t.number for t in trials
+            if t.state == TrialState.FAIL and t.number not in replaced and mark(t, REASON)
+            and t.datetime_complete is not None
+            and (now - t.datetime_complete).total_seconds() > settle
+            and requeue(study, t, max_retries)]

@@ -56,10 +56,6 @@ class Timer:
         self.phase = "start"
         self.seconds = {"start": 0.0, "epochs": 0.0, "finish": 0.0}
 
-    @property
-    def total(self) -> float:
-        return sum(self.seconds.values())
-
     def __call__(self, fn: Any, *args: Any, **kw: Any) -> Any:
         t0 = time.perf_counter()
         try:
@@ -123,7 +119,8 @@ def run_trial(task: TrialTask) -> dict[str, Any]:
     if earlier is not None:
         # Dask reruns a task whose worker died; the trial already ran there once.
         reason = f"worker {earlier['worker']} (pid {earlier['pid']}) died during the trial"
-        retried = sweep_study.fail_and_retry(study, frozen, reason, task.max_retries)
+        retried = sweep_study.fail_and_retry(study, frozen, reason, task.max_retries,
+                                             worker_died=True)
         return {**report, "status": "worker died", "reason": reason, "retried": retried}
     run_dir = Path(task.run_dir)
     try:

@@ -74,7 +74,7 @@ if not MISSING:  # without the extra, --help still works and names it
     from optuna.trial import TrialState
 
 EXPERIMENTS = ("stability", "line_bundle_cohomology", "hodge_numbers")
-EXTRA = "pip install -e '.[sweep]'  (optuna, dask[distributed])"
+EXTRA = "pip install -e '.[sweep]'  (optuna, dask[distributed], bokeh)"
 # name, option, type, log scale, default range for random/TPE (None: not varied)
 AXES = (("depth", "--depth", int, False, ["1:3"]),
         ("width", "--width", int, True, ["16:256"]),
@@ -141,8 +141,8 @@ def build_parser() -> Any:
                         "sweep silent for 3 beats are failed and queued again "
                         "(default: %(default)s)")
     r.add_argument("--max-retries", type=int, default=2,
-                   help="times a trial whose worker or sweep died is queued again "
-                        "(default: %(default)s)")
+                   help="times a trial whose worker died is queued again; one whose sweep "
+                        "stopped always is (default: %(default)s)")
     o = p.add_argument_group("report")
     o.add_argument("--top", type=int, default=5,
                    help="rows in the summary table and curves in the plot (default: 5)")
@@ -301,7 +301,8 @@ class Driver:
             exc = future.exception() if future.status == "error" else future.status
             reason = f"Dask gave up on the task ({type(exc).__name__}: {exc})"
             frozen = self.study._storage.get_trial(trial._trial_id)
-            ss.fail_and_retry(self.study, frozen, reason, self.plan.args.max_retries)
+            ss.fail_and_retry(self.study, frozen, reason, self.plan.args.max_retries,
+                              worker_died=True)
             report = {"status": "worker died", "reason": reason}
         status = report["status"]
         if "timing" in report:  # the engines' share of this trial's time
@@ -366,8 +367,12 @@ def open_cluster(plan: Plan) -> tuple[Any, Any, Any]:
         return client, None, lambda: sum(client.nthreads().values())
     # One thread per worker: trials are Python-bound, and Dask's nanny already sets
     # OMP/MKL/OPENBLAS_NUM_THREADS=1 in each worker so numpy does not oversubscribe.
+    # The scheduler serves HTTP (health, metrics) even without the dashboard; "off" puts
+    # that on a free port rather than 8787.
+    off = args.dashboard == "off"
     cluster = LocalCluster(n_workers=args.workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None if args.dashboard == "off" else args.dashboard,
+                           dashboard_address=":0" if off else args.dashboard,
+                           scheduler_kwargs={"dashboard": not off},
                            silence_logs=logging.ERROR)
     return Client(cluster), cluster, lambda: args.workers
 
@@ -556,7 +561,8 @@ def run_cluster(driver: Driver, plan: Plan) -> None:
     bar = _bar(plan)
     try:
         info = client.scheduler_info()
-        link = client.dashboard_link if "dashboard" in info.get("services", {}) else None
+        link = None if cluster is not None and plan.args.dashboard == "off" \
+            else client.dashboard_link
         print(f"dask: {len(info['workers'])} workers, scheduler {client.scheduler.address}"
               + (f", dashboard {link}" if link else ", no dashboard"), flush=True)
         # a batch system stops a job with SIGTERM: handle it as Ctrl-C
@@ -571,7 +577,7 @@ def run_cluster(driver: Driver, plan: Plan) -> None:
             frozen = driver.study._storage.get_trial(pending.trial._trial_id)
             if frozen.state == TrialState.RUNNING:
                 ss.fail_and_retry(driver.study, frozen, "the sweep was interrupted",
-                                  plan.args.max_retries)
+                                  plan.args.max_retries, worker_died=False)
         print(f"interrupted: {len(driver.inflight)} running trials failed and queued again; "
               "rerun the same command to resume", flush=True)
         raise SystemExit(130) from None
