@@ -256,8 +256,10 @@ class Driver:
 
     # -- the loop
     def run(self, client: Any, slots: Any, bar: Any) -> None:
+        """Keep every worker thread busy with a trial until the study's budget is finished;
+        every poll also fails the trials of sweeps that died."""
         plan, poll = self.plan, min(1.0, self.plan.args.heartbeat)
-        last_reap = 0.0
+        last_reap, told_no_workers = 0.0, False
         while True:
             if time.monotonic() - last_reap >= poll:
                 for number, reason in ss.reap(self.study, self.lease, plan.args.max_retries):
@@ -276,11 +278,14 @@ class Driver:
             if not self.inflight:
                 if self.finished():
                     return
+                if slots() == 0 and not told_no_workers:
+                    self.say(bar, "waiting for workers to join the cluster")
+                    told_no_workers = True
                 time.sleep(poll)  # others' trials are running: wait for them or their death
                 continue
             try:
                 done = wait(list(self.inflight), timeout=poll, return_when="FIRST_COMPLETED")[0]
-            except TimeoutError:  # nothing finished: beat, reap and look again
+            except TimeoutError:  # nothing finished: reap and look again
                 continue
             for future in done:
                 self.collect(future, bar)
