@@ -440,7 +440,7 @@ def plot_best(plan: Plan, trials: list, path: Path) -> Path | None:
     return common.save_figure(fig, path)
 
 
-def plot_optuna(study: Any, out: Path) -> list[str]:
+def plot_optuna(study: Any, out: Path, metric: str) -> list[str]:
     """Optuna's optimization history and parameter importances as PNGs."""
     plt = common.pyplot()
     from optuna.visualization import matplotlib as ovm
@@ -456,6 +456,8 @@ def plot_optuna(study: Any, out: Path) -> list[str]:
             notes.append(f"{name}.png skipped: {e}")
             plt.close("all")
             continue
+        if name == "optimization_history":
+            ax.set_ylabel(metric)
         fig = ax.figure
         fig.set_size_inches(7, 4)
         common.save_figure(fig, out / f"{name}.png")
@@ -539,7 +541,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     export_jsonl(plan, trials, out / "trials.jsonl")
     if not args.no_plots:
         plot_best(plan, trials, out / "best_runs.png")
-        for note in plot_optuna(study, out):
+        for note in plot_optuna(study, out, args.metric):
             print(note)
     counted = ss.live(trials)
     states = [t.state.name.lower() for t in counted]
