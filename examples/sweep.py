@@ -302,9 +302,10 @@ class Driver:
         trial, number = pending.trial, pending.trial.number
         if future.status == "finished":
             report = future.result()
-        else:  # e.g. KilledWorker: Dask stopped rescheduling a task that kills workers
+        else:  # KilledWorker (Dask stops rescheduling a task that kills its workers), or
+            # the worker could not reach the storage
             exc = future.exception() if future.status == "error" else future.status
-            reason = f"Dask gave up on the task ({type(exc).__name__}: {exc})"
+            reason = f"its Dask task failed ({type(exc).__name__}: {exc})"
             frozen = self.study._storage.get_trial(trial._trial_id)
             ss.fail_and_retry(self.study, frozen, reason, self.plan.args.max_retries,
                               worker_died=True)
@@ -352,11 +353,15 @@ def _params(params: dict[str, Any]) -> str:
                     for k, v in params.items())
 
 
+def _ranked(trials: list, maximize: bool) -> list:
+    """The complete trials, best first."""
+    done = [t for t in trials if t.state == TrialState.COMPLETE]
+    return sorted(done, key=lambda t: -t.value if maximize else t.value)
+
+
 def _best(study: Any, maximize: bool) -> Any | None:
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    if not done:
-        return None
-    return (max if maximize else min)(done, key=lambda t: t.value)
+    ranked = _ranked(study.get_trials(deepcopy=False), maximize)
+    return ranked[0] if ranked else None
 
 
 def open_cluster(plan: Plan) -> tuple[Any, Any, Any]:
@@ -387,8 +392,7 @@ def summary(plan: Plan, trials: list, top: int) -> str:
     """The best complete trials by the metric, then what happened to the others."""
     metric = plan.args.metric
     counted = ss.live(trials)
-    ok = sorted((t for t in counted if t.state.name == "COMPLETE"),
-                key=lambda t: -t.value if plan.maximize else t.value)
+    ok = _ranked(counted, plan.maximize)
     names = [a.name for a in plan.space]
     head = (f"{'rank':>4} {'trial':>5}  " + " ".join(f"{n:>10}" for n in names) +
             f"  {metric:>14} {'train_accuracy':>14} {'seconds':>8}")
@@ -414,8 +418,7 @@ def summary(plan: Plan, trials: list, top: int) -> str:
 def plot_best(plan: Plan, trials: list, path: Path) -> Path | None:
     """The best runs' test curves (val_accuracy, else val_loss) from their history.json."""
     plt = common.pyplot()
-    ok = sorted((t for t in trials if t.state.name == "COMPLETE"),
-                key=lambda t: -t.value if plan.maximize else t.value)
+    ok = _ranked(trials, plan.maximize)
     fig, ax = plt.subplots(figsize=(7, 4))
     for t in ok[:plan.args.top]:
         hist_path = Path(t.user_attrs.get("run_dir", "")) / "history.json"
