@@ -297,7 +297,7 @@ def test_grid_sweep_keeps_failures_with_tracebacks_and_resumes(tmp_path):
     traceback and the sweep goes on; a rerun finds every trial finished."""
     out = tmp_path / "out"
     argv = ["--search", "grid", "--width", "4", "8", "--lr", "0.01", "1e300", "--workers",
-            "2", "--", "--epochs", "3", "--box", "-4", "4"]
+            "2", "--", "--epochs", "3", "--box", "-4", "4", "--no-plots"]
     text = finish(start(tmp_path, *argv), tmp_path)
     trials = trials_of(out)
     counted = check_each_once(trials, 4, [{"width": w, "lr": lr} for w in (4, 8)
