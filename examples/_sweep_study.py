@@ -203,8 +203,9 @@ def open_storage(spec: StorageSpec) -> optuna.storages.BaseStorage:
         return optuna.storages.JournalStorage(backend)
     if not spec.url.startswith("sqlite:"):
         return optuna.storages.RDBStorage(spec.url)
-    # the first processes to open a new file would race to create its tables
-    with file_lock(spec.lock_path(Path())):
+    # The first processes to open a new file would race to create its tables. (Not the
+    # budget lock: opening takes a worker up to a second or two, asking must not wait.)
+    with file_lock(Path(f"{spec.file}.open-lock")):
         return optuna.storages.RDBStorage(spec.url, engine_kwargs={
             "creator": functools.partial(_sqlite_connection, str(spec.file))})
 
