@@ -13,7 +13,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,8 @@ DATA_HINT = ("the course's shared data (CICY lists, line-bundle tables) lives in
              "or pass the path option")
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
+# nn.fit's per-epoch hook: cb(epoch, history); True stops training, an exception propagates
+Callback = Callable[[int, nn.History], Any]
 OPTIMIZERS = ("adam", "sgd")
 
 
@@ -155,17 +157,19 @@ def optimizer(model: nn.Module, settings: dict[str, Any]) -> nn.optim.Optimizer:
 
 def train(model: nn.Module, loss: Any, settings: dict[str, Any], train_data: tuple,
           val_data: tuple | None, args: argparse.Namespace, metrics: Any = None,
-          drop_last: bool = False) -> nn.History:
+          drop_last: bool = False, callbacks: Sequence[Callback] | None = None
+          ) -> nn.History:
     """nn.fit with the script's settings; the validation data only records curves (no
     early stopping, no model selection on it). ``drop_last`` skips each epoch's short
-    final batch (the same shuffled order otherwise)."""
+    final batch (the same shuffled order otherwise). ``callbacks`` go to nn.fit, called
+    after each epoch (a sweep's pruner watches the curves through them)."""
     if drop_last:
         train_data = nn.DataLoader(*train_data, batch_size=settings["batch_size"],
                                    shuffle=True, drop_last=True, rng=args.seed)
     return nn.fit(model, loss, optimizer(model, settings), train_data,
                   epochs=settings["epochs"], batch_size=settings["batch_size"],
                   val_data=val_data, rng=args.seed, metrics=metrics,
-                  progress=show_progress(args))
+                  progress=show_progress(args), callbacks=callbacks)
 
 
 # ------------------------------------------------------------------ files
