@@ -99,12 +99,14 @@ class Function:
             raise TypeError(f"{name}.forward returned {len(out)} values; a cygrad Function "
                             "has one output (split it into several Functions)")
         data = out._data if isinstance(out, Tensor) else np.asarray(out)
+        if any(isinstance(a, Tensor) and np.may_share_memory(data, a._data) for a in args):
+            data = data.copy()  # an input's own memory: the output must not alias it
         if data.dtype.kind != "f" and any(needs):
             raise TypeError(f"{name}.forward returned dtype {data.dtype}; a differentiable "
                             "output must be floating")
         made = apply(_opdef(cls, len(args)), args, data, {"_ctx": ctx})
-        if not isinstance(out, Tensor) or any(out is a for a in args) or out.grad_fn:
-            return made  # an array, an input returned as is: a tensor of its own
+        if not isinstance(out, Tensor) or data is not out._data or out.grad_fn:
+            return made  # an array, an input (or its memory) returned: a tensor of its own
         # The tensor forward returned becomes the output, so a saved output is the one in
         # the graph (its backward can be differentiated through it).
         out.grad_fn, out.requires_grad = made.grad_fn, made.requires_grad

@@ -33,6 +33,11 @@ class OpDef:
     ``second_order``: whether tests also check the derivative of the backward pass.
     ``label``: the name shown in graph pictures.
 
+    ``reads`` (optional) says it per rule: ``reads[i]`` lists the inputs the rule of input
+    ``i`` reads, so a node keeps only what the rules of the inputs that need a gradient
+    read (``w * c`` with only ``w`` requiring grad keeps ``c``, not ``w``: an optimizer
+    step on ``w`` before backward is then fine, as in PyTorch).
+
     ``joint``, for ops with any number of inputs (concatenate, stack, a ``Function``): one
     rule ``joint(F, g, y, *inputs, **params)`` returning every input's gradient (``None``
     where there is none) in one call, instead of ``vjps``.
@@ -56,6 +61,18 @@ class OpDef:
     saves: tuple[int, ...] | None = None
     saves_out: bool = True
     joint: Rule | None = None
+    reads: tuple[tuple[int, ...], ...] | None = None
+    _saves_for: dict = field(default_factory=dict, repr=False)
+
+    def saves_for(self, needs: tuple[int, ...]) -> tuple[int, ...] | None:
+        """The inputs a node keeps when ``needs`` are the inputs that need a gradient."""
+        if self.reads is None:
+            return self.saves
+        kept = self._saves_for.get(needs)
+        if kept is None:
+            kept = self._saves_for[needs] = tuple(sorted({j for i in needs
+                                                          for j in self.reads[i]}))
+        return kept
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"
@@ -73,7 +90,8 @@ def passthrough(F: Any, g: Any, y: Any, *inputs: Any, **params: Any) -> Any:
 def defop(*vjps: Rule | None, sample: Callable | None = None, second_order: bool = True,
           label: str = "", method: str | None = None, name: str | None = None,
           tags: tuple[str, ...] = (), saves: tuple[int, ...] | None = None,
-          saves_out: bool = True, joint: Rule | None = None) -> Callable[[Callable], Callable]:
+          saves_out: bool = True, joint: Rule | None = None,
+          reads: tuple[tuple[int, ...], ...] | None = None) -> Callable[[Callable], Callable]:
     """Register the decorated public function as an op with the given derivative rules.
 
     Public: your own op joins the registry like the built-in ones. The function computes
@@ -92,7 +110,7 @@ def defop(*vjps: Rule | None, sample: Callable | None = None, second_order: bool
             warnings.warn(f"defop: op {op_name!r} was registered before; the new definition "
                           "replaces it", stacklevel=2)
         op = OpDef(op_name, fn, tuple(vjps), sample, second_order, label or op_name,
-                   method, tuple(tags), saves, saves_out, joint)
+                   method, tuple(tags), saves, saves_out, joint, reads)
         REGISTRY[op_name] = op
         fn.op = op  # type: ignore[attr-defined]
         if method:

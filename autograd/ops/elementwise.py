@@ -39,7 +39,7 @@ def sub(a: Any, b: Any) -> Tensor:
 
 @defop(lambda F, g, y, a, b: g * b,
        lambda F, g, y, a, b: g * a,
-       sample=binary_sample(), label="*", saves_out=False)
+       sample=binary_sample(), label="*", saves_out=False, reads=((1,), (0,)))
 def mul(a: Any, b: Any) -> Tensor:
     """a * b, broadcasting."""
     return binary(mul.op, a, b, operator.mul)
