@@ -274,7 +274,8 @@ def _run(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: bool,
     finally:
         if switches is not None:
             switches.__exit__()
-    got.update((t, gi) for t, gi in pending.items() if type(t) is not Node)
+    for t, gi in pending.items():  # what is left: the leaves' gradients
+        got[t] = gi
     return got
 
 

@@ -62,17 +62,21 @@ class OpDef:
     saves_out: bool = True
     joint: Rule | None = None
     reads: tuple[tuple[int, ...], ...] | None = None
-    _saves_for: dict = field(default_factory=dict, repr=False)
+    saves_by_needs: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        # With ``reads``: what a node keeps for each set of inputs needing a gradient,
+        # made once (apply looks it up for every op it records).
+        if self.reads is not None:
+            n = len(self.reads)
+            for mask in range(1, 1 << n):
+                needs = tuple(i for i in range(n) if mask >> i & 1)
+                self.saves_by_needs[needs] = tuple(sorted({j for i in needs
+                                                           for j in self.reads[i]}))
 
     def saves_for(self, needs: tuple[int, ...]) -> tuple[int, ...] | None:
         """The inputs a node keeps when ``needs`` are the inputs that need a gradient."""
-        if self.reads is None:
-            return self.saves
-        kept = self._saves_for.get(needs)
-        if kept is None:
-            kept = self._saves_for[needs] = tuple(sorted({j for i in needs
-                                                          for j in self.reads[i]}))
-        return kept
+        return self.saves if self.reads is None else self.saves_by_needs[needs]
 
     def __repr__(self) -> str:
         return f"<op {self.name}>"

@@ -463,7 +463,7 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
             node.tick = clock[0]
             # Keep only what the rules read; an input they don't read is replaced by
             # the node that made it, so its array can be freed as soon as possible.
-            saves = op.saves if op.reads is None else op.saves_for(needs)
+            saves = op.saves if op.reads is None else op.saves_by_needs[needs]
             if saves is None:
                 node.inputs = inputs
             elif n == 1:
