@@ -127,7 +127,7 @@ def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimiz
     """Train ``model`` for ``epochs`` passes over ``data``; returns a History.
 
     ``data``/``val_data``: a DataLoader or an ``(inputs, targets)`` pair (then batched by
-    ``batch_size``, shuffled each epoch from ``rng``). Each step is the seed's eqs. 14-15:
+    ``batch_size``, shuffled each epoch from ``rng``). Each step is lecture eqs. 14-15:
     zero the gradients, forward, loss, backward, optimizer step. ``metrics``: names
     ("accuracy", "mae", "r2") or a dict name -> fn(output, target); train values are
     averages over the epoch's batches (taken before each step), validation values are

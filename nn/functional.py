@@ -26,7 +26,7 @@ binary_cross_entropy_with_logits = ag.binary_cross_entropy_with_logits
 
 
 def linear(x: Any, weight: ag.Tensor, bias: ag.Tensor | None = None) -> ag.Tensor:
-    """x W^T + b: the seed's eq. 6 z = W x + b for a batch of row vectors x (one fused
+    """x W^T + b: lecture eq. 6 z = W x + b for a batch of row vectors x (one fused
     op, ``autograd.linear``)."""
     return ag.linear(x, weight, bias)
 
