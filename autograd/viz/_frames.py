@@ -9,8 +9,6 @@ writes nothing to the user's tensors, their ``.grad`` or the graph's Nodes.
 
 from __future__ import annotations
 
-import html
-import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,9 +19,9 @@ import numpy as np
 from ..engine import topological_order
 from ..io import atomic_write as write_atomic
 from ..tensor import Node, Tensor
-from . import _collapse
+from . import _collapse, _widget
 from . import _format as fmt
-from ._dot import FrameState, GraphPicture, render
+from ._dot import FrameState, GraphPicture, make_style, render
 from ._graph import Graph, add_local_derivatives, build, local_derivative, named_tensors
 
 _FREED = ("backprop_frames(): the graph of this tensor was already freed by backward(); "
@@ -123,12 +121,14 @@ def make_frames(loss: Tensor, gradient: Any, draw_kwargs: dict) -> Frames:
     if loss.grad_fn.inputs is None:
         raise RuntimeError(_FREED)
     allowed = {"params", "module", "tensors", "collapse", "max_nodes", "max_values",
-               "derivatives", "show_shape", "legend", "title"}
+               "derivatives", "show_shape", "legend", "title", "style", "layout"}
     unknown = set(draw_kwargs) - allowed
     if unknown:
         raise TypeError(f"backprop_frames(): unknown keyword(s) {sorted(unknown)}; "
                         f"it takes gradient= and draw()'s {sorted(allowed)}")
     kw = dict(draw_kwargs)
+    dress = make_style(kw.pop("style", "screen"), kw.pop("layout", "horizontal"),
+                       "backprop_frames()")
     seed = _seed(loss, gradient)
     names, param_ids, by_node = named_tensors(kw.pop("params", None), kw.pop("module", None),
                                               kw.pop("tensors", None))
@@ -146,7 +146,8 @@ def make_frames(loss: Tensor, gradient: Any, draw_kwargs: dict) -> Frames:
     _onto_boxes(states, graph)
     title = kw.pop("title", None) or "cygrad backward pass, step by step"
     pictures = [render(graph, title=title, max_values=max_values, state=s,
-                       show_shape=kw.get("show_shape"), legend=kw.get("legend", True))
+                       show_shape=kw.get("show_shape"), legend=kw.get("legend", True),
+                       style=dress)
                 for s in states]
     return Frames(pictures, [s.caption for s in states], title)
 
@@ -192,64 +193,9 @@ class Frames(Sequence):
     def html(self) -> str:
         """One self-contained page: every frame's SVG inline, a slider, buttons and arrow
         keys to step; no network access, no external scripts."""
-        frames = "\n".join(
-            f'<figure class="frame" data-caption="{html.escape(c, quote=True)}">'
-            f"{_inline(svg)}</figure>" for svg, c in zip(self.svgs(), self.captions))
-        return _PAGE.format(title=html.escape(self.title), n=len(self), last=len(self) - 1,
-                            frames=frames)
+        return _widget.page(self.svgs(), self.captions, self.title)
 
     def _repr_html_(self) -> str:
-        return self.html()
-
-
-def _inline(svg: str) -> str:
-    """SVG file text -> an element to embed in HTML (no XML prolog or doctype)."""
-    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
-    return re.sub(r"<!DOCTYPE[^>]*>", "", svg).strip()
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; }}
-.controls {{ position: sticky; top: 0; background: #fff; padding: .5em 0; }}
-input[type=range] {{ width: 40em; max-width: 90%; vertical-align: middle; }}
-#caption {{ margin: .4em 0; color: #333; }}
-figure {{ margin: 0; }}
-figure svg {{ max-width: 100%; height: auto; }}
-</style></head>
-<body>
-<h1>{title}</h1>
-<div class="controls">
-<button id="prev" title="previous step (left arrow)">&#9664;</button>
-<input id="step" type="range" min="0" max="{last}" value="0" aria-label="backward step">
-<button id="next" title="next step (right arrow)">&#9654;</button>
-<span id="counter">{n} steps</span>
-<div id="caption"></div>
-</div>
-{frames}
-<script>
-(function () {{
-  var frames = document.querySelectorAll("figure.frame");
-  var slider = document.getElementById("step");
-  var counter = document.getElementById("counter");
-  var caption = document.getElementById("caption");
-  function show(i) {{
-    i = Math.max(0, Math.min(frames.length - 1, i));
-    for (var j = 0; j < frames.length; j++) frames[j].hidden = (j !== i);
-    slider.value = i;
-    counter.textContent = "step " + (i + 1) + " / " + frames.length;
-    caption.textContent = frames[i].getAttribute("data-caption");
-  }}
-  slider.addEventListener("input", function () {{ show(+slider.value); }});
-  document.getElementById("prev").onclick = function () {{ show(+slider.value - 1); }};
-  document.getElementById("next").onclick = function () {{ show(+slider.value + 1); }};
-  document.addEventListener("keydown", function (e) {{
-    if (e.key === "ArrowLeft") show(+slider.value - 1);
-    if (e.key === "ArrowRight") show(+slider.value + 1);
-  }});
-  show(0);
-}})();
-</script>
-</body></html>
-"""
+        """The stepper in a notebook: self-contained, so several coexist in one page;
+        without scripts (an untrusted notebook) the first frame and a note."""
+        return _widget.fragment(self.svgs(), self.captions, self.title)

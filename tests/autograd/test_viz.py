@@ -403,3 +403,63 @@ def test_a_leaf_alone_draws_as_one_box():
     t = ag.tensor([1.0, 2.0], name="lonely")
     pic = viz.draw(t)
     assert pic.source.count("shape=plain") == 1 and "lonely" in pic.source
+
+
+# -- dress: slide style, vertical layout, legend text ----------------------------------
+
+@needs_dot
+def test_no_text_of_a_picture_starts_or_ends_with_a_space_browsers_would_drop():
+    # "grad in red" is two font runs, two SVG <text> elements; a browser drops a plain
+    # space at either edge of one ("gradin red"); a no-break space survives.
+    loss, p = scoped_mlp()
+    loss.backward()
+    for pic in (viz.draw(loss, params=p, collapse=True), viz.backprop_frames(neuron()[0])[0]):
+        root = ET.fromstring(pic.svg())
+        texts = [t.text for t in root.iter(f"{SVG}text") if t.text]
+        assert any(t.startswith("\xa0in red") for t in texts)
+        assert not [t for t in texts if t != t.strip(" ")]
+
+
+@needs_dot
+def test_legend_says_a_collapsed_layers_grad_is_a_norm():
+    loss, p = scoped_mlp()
+    loss.backward()
+    text = " ".join(parse(viz.draw(loss, params=p, collapse=True).svg())[2].itertext())
+    assert "|grad|" in text and "norm" in text.replace("\xa0", " ")
+    assert "norm" not in viz.draw(loss, params=p).source  # nothing collapsed, no note
+
+
+def _sizes(source: str) -> list[float]:
+    return [float(x) for x in re.findall(r'(?:fontsize|POINT-SIZE)="?([\d.]+)', source)]
+
+
+def test_slide_style_has_larger_fonts_a_compact_legend_and_high_dpi():
+    o, _, params = neuron()
+    screen = viz.draw(o, params=params)
+    slide = viz.draw(o, params=params, style="slide")
+    assert min(_sizes(slide.source)) == 1.5 * min(_sizes(screen.source))
+    assert "dpi=200" in slide.source and "dpi" not in screen.source
+    assert "legend" in screen.source and "legend" not in slide.source  # no header row
+    assert len(slide.source) < len(screen.source)
+    assert "rankdir=LR" in slide.source
+    tall = viz.draw(o, style="slide", layout="vertical")
+    assert "rankdir=TB" in tall.source
+    frames = viz.backprop_frames(o, style="slide", layout="vertical")
+    assert all("rankdir=TB" in f.source and "dpi=200" in f.source for f in frames)
+    with pytest.raises(ValueError, match=r"style='poster'.*'screen', 'slide'"):
+        viz.draw(o, style="poster")
+    with pytest.raises(ValueError, match="layout='up'.*'vertical'"):
+        viz.backprop_frames(o, layout="up")
+
+
+@needs_dot
+def test_slide_png_is_rendered_at_high_dpi(tmp_path):
+    import struct
+    o, _, _ = neuron()
+
+    def width(path) -> int:
+        return struct.unpack(">I", path.read_bytes()[16:20])[0]
+
+    ratio = width(viz.draw(o, style="slide").save(tmp_path / "slide.png")) / width(
+        viz.draw(o).save(tmp_path / "screen.png"))
+    assert ratio > 2.5  # 200/72 dpi at 1.5x fonts, against 72 dpi
