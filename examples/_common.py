@@ -21,6 +21,7 @@ import numpy as np
 
 import nn
 from autograd.io import atomic_write as write_atomic
+from nn.progress import progress_bar
 
 # ../shared/data relative to the repository root (examples/ -> repo -> its parent)
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -134,16 +135,9 @@ def show_progress(args: argparse.Namespace) -> bool | None:
 
 
 def progress(items: Iterable[Any], args: argparse.Namespace, **kw: Any) -> Iterator[Any]:
-    """A tqdm bar over ``items`` when bars are on (quiet when not a terminal)."""
-    show = show_progress(args)
-    if show is None:
-        show = sys.stderr.isatty()
-    if show:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            show = False
-    return iter(tqdm(items, **kw) if show else items)
+    """A tqdm bar over ``items`` when bars are on (auto: a terminal or a notebook)."""
+    bar = progress_bar(items, show=show_progress(args), **kw)
+    return iter(items if bar is None else bar)
 
 
 def parse_int_list(text: str, what: str) -> list[list[int]]:
