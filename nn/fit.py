@@ -175,9 +175,10 @@ def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimiz
                 scheduler.step(value)
             elif scheduler is not None:
                 scheduler.step()
-            if bar is not None:
+            if bar is not None:  # redrawn by update() at tqdm's pace, not every epoch
+                bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "lr"},
+                                refresh=False)
                 bar.update(1)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "lr"})
             asked = [bool(cb(epoch, history)) for cb in hooks]  # every callback runs
             if stopper is not None and waited > stopper.patience:
                 history.stopped_early, history.stop_reason = True, "early_stopping"
