@@ -86,7 +86,7 @@ def draw(tensor: Tensor | Sequence[Tensor], *, params: Mapping[str, Tensor] | No
     keeps (``grad_summary``, arrays of <= 64 values). Op ellipses carry the backward step
     (1 = first). ``derivatives`` (default: on for graphs of scalars while the forward values
     are alive) writes the local derivative on each edge, the factor the chain rule multiplies
-    in (seed eqs. 17-18). ``show_shape`` defaults to hiding shape/dtype when every tensor is
+    in (lecture eqs. 17-18). ``show_shape`` defaults to hiding shape/dtype when every tensor is
     a float64 scalar. ``style="slide"`` dresses it for a projector (fonts 1.5x, a compact
     legend, PNGs at 200 dpi); ``layout="vertical"`` runs it top to bottom.
     """

@@ -6,14 +6,18 @@ key listener sits on that root (click a widget, then the arrow keys step it), an
 it handles goes no further (not to the slider's own arrow-key step, which would make two
 steps, nor to Jupyter's shortcuts).
 
-Only the first frame is markup the browser shows; the others wait in ``<template>``
-elements, which browsers never render. So where scripts do not run (an untrusted
-notebook, a notebook viewer) the page shows that one frame and a note saying how to
-step through the rest, instead of every frame stacked.
+Without scripts (an untrusted notebook, a notebook viewer) the page must still make
+sense: what shows then is the first frame as an image and a note saying how to step.
+Every frame's SVG waits in a ``<script type="text/x-cygrad-svg">`` element, which
+browsers neither run nor render, and which notebook sanitizers (JupyterLab's drops
+scripts with their content; it keeps images, not inline SVG) remove whole, so no frame's
+text leaks onto the page; the widget's script turns them into inline SVG figures (inline
+for the tooltips that show a node's full value).
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import re
 import uuid
@@ -24,11 +28,12 @@ _URL = re.compile(r"url\(#([^)]+)\)")
 
 
 def inline_svg(svg: str, prefix: str) -> str:
-    """SVG file text -> an element to embed in HTML: no XML prolog or doctype, and every
-    id (graphviz writes ``node1``, ``edge2`` ... in each picture) prefixed so the ids of
-    many pictures in one page stay unique."""
+    """SVG file text -> an element to embed in HTML: no XML prolog, doctype or comments,
+    and every id (graphviz writes ``node1``, ``edge2`` ... in each picture) prefixed so
+    the ids of many pictures in one page stay unique."""
     svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
-    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg).strip()
+    svg = re.sub(r"<!DOCTYPE[^>]*>", "", svg)
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S).strip()
 
     def ref(m: re.Match) -> str:
         attr, hash_, value = m.groups()
@@ -40,11 +45,17 @@ def inline_svg(svg: str, prefix: str) -> str:
     return _URL.sub(lambda m: f"url(#{prefix}{m.group(1)})", svg)
 
 
+def _script_data(svg: str) -> str:
+    # Only "</script" could end the element early; in SVG text it can only be characters
+    # of a label, which XML lets us write as an entity.
+    return re.sub(r"</(script)", r"&lt;/\1", svg, flags=re.I)
+
+
 def fragment(svgs: Sequence[str], captions: Sequence[str], title: str) -> str:
     """The widget as an HTML fragment (for a notebook's output or inside a page)."""
     uid = "cygrad-frames-" + uuid.uuid4().hex[:12]
     n = len(svgs)
-    first, rest = svgs[0], svgs[1:]
+    still = base64.b64encode(svgs[0].encode("utf-8")).decode("ascii")
     parts = [
         f'<div class="cygrad-frames" id="{uid}" tabindex="0" data-steps="{n}" '
         f'aria-label="{html.escape(title, quote=True)}: backward pass, step by step">',
@@ -65,13 +76,13 @@ def fragment(svgs: Sequence[str], captions: Sequence[str], title: str) -> str:
         "<code>frames.save(folder)</code> and open <code>backprop.html</code>, to step "
         "through all of them.</p>" if n > 1 else "",
         '<div class="cg-stage">',
-        f'<figure class="cg-frame" data-caption="{html.escape(captions[0], quote=True)}">'
-        f"{inline_svg(first, f'{uid}-0-')}</figure>",
+        f'<img class="cg-frame cg-still" alt="{html.escape(captions[0], quote=True)}" '
+        f'src="data:image/svg+xml;base64,{still}">',
         "</div>",
     ]
-    parts += [f'<template class="cg-frame" data-caption="{html.escape(c, quote=True)}">'
-              f"{inline_svg(svg, f'{uid}-{k}-')}</template>"
-              for k, (svg, c) in enumerate(zip(rest, captions[1:]), start=1)]
+    parts += [f'<script type="text/x-cygrad-svg" data-caption="{html.escape(c, quote=True)}">'
+              f"{_script_data(inline_svg(svg, f'{uid}-{k}-'))}</script>"
+              for k, (svg, c) in enumerate(zip(svgs, captions))]
     parts += [f"<script>{_SCRIPT.replace('ROOT_ID', uid)}</script>", "</div>"]
     return "\n".join(p for p in parts if p)
 
@@ -97,7 +108,7 @@ _STYLE = """<style>
 #ROOT .cg-caption { margin: .3em 0; color: #c1121f; }
 #ROOT .cg-note { color: #555; font-style: italic; }
 #ROOT .cg-frame { margin: 0; }
-#ROOT .cg-frame svg { max-width: 100%; height: auto; }
+#ROOT .cg-frame svg, #ROOT img.cg-still { max-width: 100%; height: auto; }
 </style>"""
 
 # ES5 without document-wide lookups: everything is found inside the root.
@@ -107,17 +118,19 @@ _SCRIPT = """
   if (!root || root.getAttribute("data-ready")) return;
   root.setAttribute("data-ready", "1");
   var stage = root.querySelector(".cg-stage");
-  var frames = [stage.querySelector("figure.cg-frame")];
-  var waiting = root.querySelectorAll("template.cg-frame");
-  for (var k = 0; k < waiting.length; k++) {
+  var frames = [];
+  var stored = root.querySelectorAll('script[type="text/x-cygrad-svg"]');
+  for (var k = 0; k < stored.length; k++) {
     var fig = document.createElement("figure");
     fig.className = "cg-frame";
-    fig.setAttribute("data-caption", waiting[k].getAttribute("data-caption"));
-    fig.appendChild(document.importNode(waiting[k].content, true));
+    fig.setAttribute("data-caption", stored[k].getAttribute("data-caption"));
+    fig.innerHTML = stored[k].textContent;
     fig.style.display = "none";
     stage.appendChild(fig);
     frames.push(fig);
   }
+  var still = stage.querySelector("img.cg-still");
+  if (still) stage.removeChild(still);
   var slider = root.querySelector(".cg-slider");
   var prev = root.querySelector(".cg-prev"), next = root.querySelector(".cg-next");
   var counter = root.querySelector(".cg-counter");
