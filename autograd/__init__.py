@@ -11,16 +11,52 @@ Every op is declared once in ``autograd.registry.REGISTRY`` with its derivative 
 ``gradcheck``/``gradgradcheck`` and ``autograd.testing`` verify derivatives.
 """
 
+from . import graph, inplace, interop
 from .engine import backward, grad, topological_order
+from .factories import (
+    Generator,
+    arange,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    randint,
+    randn,
+    zeros,
+    zeros_like,
+)
+from .function import Function, FunctionCtx
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .mode import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad
+from .mode import (
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    name_scope,
+    no_grad,
+    set_grad_enabled,
+)
 from .ops import *  # noqa: F403 - the op functions are the public API
 from .ops import __all__ as _ops_all
-from .registry import REGISTRY, OpDef
-from .tensor import Node, Tensor, tensor
+from .registry import REGISTRY, OpDef, defop, passthrough
+from .tensor import Node, Tensor, increment_version, tensor
+
+inplace.install()
+interop.install()
 
 __all__ = [
-    "GradcheckError", "Node", "OpDef", "REGISTRY", "Tensor", "backward", "detect_anomaly",
-    "enable_grad", "grad", "name_scope", "gradcheck", "gradgradcheck", "is_grad_enabled", "no_grad",
-    "tensor", "topological_order", *_ops_all,
+    "Function", "FunctionCtx", "Generator", "GradcheckError", "Node", "OpDef", "REGISTRY",
+    "Tensor", "arange", "backward", "defop", "detect_anomaly", "empty", "enable_grad", "eye",
+    "from_numpy", "full", "full_like", "grad", "graph", "gradcheck", "gradgradcheck",
+    "increment_version", "inference_mode", "is_anomaly_enabled", "is_grad_enabled",
+    "linspace", "manual_seed", "name_scope", "no_grad", "ones", "ones_like", "passthrough",
+    "rand", "randint", "randn", "set_grad_enabled", "tensor", "topological_order", "zeros",
+    "zeros_like", *_ops_all,
 ]

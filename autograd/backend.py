@@ -86,6 +86,10 @@ class NumpyBackend(Backend):
         return x[index]
 
     @staticmethod
+    def astype(x: np.ndarray, dtype: Any) -> np.ndarray:
+        return x.astype(dtype, copy=False)
+
+    @staticmethod
     def raw(x: Any) -> Any:
         return x
 
@@ -106,7 +110,7 @@ class TensorBackend(Backend):
     def raw(x: Any) -> Any:
         from .tensor import Tensor
 
-        return x.data if isinstance(x, Tensor) else x
+        return x._data if isinstance(x, Tensor) else x
 
 
 numpy_backend = NumpyBackend()

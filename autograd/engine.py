@@ -1,68 +1,115 @@
-"""Reverse-mode differentiation: topological order, ``backward`` and ``grad``.
+"""Reverse-mode differentiation: the backward step of one node, and ``backward``/``grad``.
 
-The graph is walked with an explicit stack, never by recursion, so a chain of a million
-ops backpropagates. Each op's derivative rule is evaluated against a backend ``F``:
-numpy arrays when ``create_graph=False`` (fast, nothing recorded), or Tensor ops when
-``create_graph=True`` (the backward pass is itself recorded, so it can be differentiated
-again: Hessian-vector products, grad of grad).
+``input_grads(node, g)`` is the chain rule at one node, and the only place it is written:
+given the gradient ``g`` of the node's output, it evaluates the op's derivative rules and
+returns the gradient each input that needs one receives. The walk (``_run``) only
+schedules: it takes nodes in decreasing creation order from a heap (every consumer of a
+value was created after it, so a node's whole output gradient has arrived when it is
+taken), adds up the gradients arriving at each node and leaf, and releases what the rules
+read. There is no recursion, so a chain of a million ops backpropagates.
+
+Rules are evaluated against a backend ``F``: numpy arrays when ``create_graph=False``
+(fast, nothing recorded), or Tensor ops when ``create_graph=True`` (the backward pass is
+itself recorded, so it can be differentiated again: Hessian-vector products, grad of grad).
+Tools that watch the walk (the pictures) subscribe through ``autograd.graph``.
 """
 
 from __future__ import annotations
 
-import sys
+import weakref
 from collections.abc import Sequence
 from heapq import heappop, heappush
+from itertools import count
 from typing import Any
 
 import numpy as np
 
-from . import tensor as tensor_module
+from . import mode
 from .backend import numpy_backend, tensor_backend
-from .mode import state
 from .registry import passthrough
-from .tensor import Node, Tensor, wrap
-
-# Tensor.backward calls into this module; it cannot import it (this module imports it).
-tensor_module._engine = sys.modules[__name__]
+from .tensor import Node, Tensor, _Stale, clock, wrap
 
 _FREED = (
     "backward through a graph whose saved values were already freed: the first backward "
     "released them. Pass retain_graph=True to the first backward()/grad() call if you need "
     "to run backward through the same graph again"
 )
+_NO_PARAMS: dict = {}
+
+# Observers of the walk (``autograd.graph.observe_steps``): called after each node's step,
+# before its saved values are released, with (run, step, node, g, sent).
+step_observers: list[Any] = []
+_runs = count()
+# Non-leaf tensors whose gradient backward keeps in ``.grad`` (``retain_grad()``).
+_retained: weakref.WeakKeyDictionary[Node, weakref.ref] = weakref.WeakKeyDictionary()
 
 
-def _node_of(x: Any) -> Node | None:
-    """The node that produced an input entry (a Tensor, or a Node kept in its place)."""
-    if type(x) is Node:
-        return x
-    return x.grad_fn if isinstance(x, Tensor) else None
+def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = False,
+                every: bool = False) -> list[tuple[Any, Any]]:
+    """The chain rule at ``node``: ``[(target, gradient), ...]`` for each input that needs
+    a gradient, given the gradient ``g`` of the node's output.
 
-
-def topological_order(roots: Sequence[Tensor]) -> list[Node]:
-    """The nodes reachable from ``roots``, every node after the nodes of its inputs.
-
-    Nodes are numbered in creation order, and an op's inputs always exist before it, so
-    sorting the reachable nodes by that number is a topological order. The search uses
-    an explicit stack, never recursion.
+    ``target`` is the Node that made the input, or the input itself when it is a leaf.
+    Each gradient is the input's rule evaluated on what the node saved (a pass-through
+    input gets ``g`` itself), summed over the axes broadcasting added, and checked to have
+    the input's shape. Values the node saved must not have changed in place since it was
+    recorded (version counters). With ``create_graph`` the rules run on Tensors and are
+    recorded; ``anomaly`` checks every gradient for NaN/inf. ``every`` (for pictures of
+    local derivatives) includes the inputs that need none but have a rule, constants too.
     """
-    found: dict[int, Node] = {}
-    stack = [r.grad_fn for r in roots if r.grad_fn is not None]
-    while stack:
-        node = stack.pop()
-        if id(node) in found:
-            continue
-        found[id(node)] = node
-        if node.inputs is None:
-            raise RuntimeError(_FREED)
-        for x in node.inputs:
-            xnode = _node_of(x)
-            if xnode is not None and id(xnode) not in found:
-                stack.append(xnode)
-    return sorted(found.values(), key=lambda n: n.seq)
+    inputs = node.inputs
+    if inputs is None:
+        raise RuntimeError(_FREED)
+    if node.tick != clock[0]:  # something was changed in place since the node was made
+        _check_saved(node)
+    if create_graph:
+        F, out, args = tensor_backend, _output_tensor(node), inputs
+    else:
+        # The rules read arrays (and Nodes, standing in for inputs whose values they skip).
+        # Written out for one and two inputs: this runs once per node of every backward.
+        F, out = numpy_backend, node.out
+        n = len(inputs)
+        if n == 1:
+            a = inputs[0]
+            args = inputs if type(a) is Node else (a._data,)
+        elif n == 2:
+            a, b = inputs
+            args = (a._data if type(a) is not Node and isinstance(a, Tensor) else a,
+                    b._data if type(b) is not Node and isinstance(b, Tensor) else b)
+        else:
+            args = [x._data if type(x) is not Node and isinstance(x, Tensor) else x
+                    for x in inputs]
+    params = node.params
+    vjps = node.op.vjps
+    needs = node.needs
+    if every:
+        needs = tuple(i for i in range(len(inputs)) if vjps[i] is not None)
+    sent = []
+    for i in ((needs,) if type(needs) is int else needs):
+        rule = vjps[i] or _not_differentiable(node, i)
+        if rule is passthrough:
+            gi = g
+        else:
+            gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
+        x = inputs[i]
+        if type(x) is Node:
+            target = x
+            shape = x.shape
+        elif isinstance(x, Tensor):
+            target = x.grad_fn or x
+            shape = x._data.shape if target is x else target.shape
+        else:  # a constant (only with ``every``)
+            target = x
+            shape = np.shape(x)
+        if gi.shape != shape:
+            gi = _unbroadcast(F, gi, shape, node, i)
+        if anomaly:
+            _check_grad(node, i, gi)
+        sent.append((target, gi))
+    return sent
 
 
-def _as_output_tensor(node: Node) -> Tensor | None:
+def _output_tensor(node: Node) -> Tensor | None:
     """The node's saved output as a Tensor made by the node (for a recorded backward)."""
     if node.out is None:
         return None
@@ -72,225 +119,46 @@ def _as_output_tensor(node: Node) -> Tensor | None:
     return t
 
 
-def _run(roots: Sequence[Tensor], root_grads: Sequence[Any], retain_graph: bool,
-         create_graph: bool, capture: set[int] | None = None) -> tuple[dict, dict]:
-    """Propagate ``root_grads`` back through the graph.
+def _unbroadcast(F: Any, gi: Any, shape: tuple, node: Node, i: int) -> Any:
+    """Sum a gradient of the output's (broadcast) shape back to its input's ``shape``; a
+    gradient that no broadcasting of ``shape`` could have made is a wrong rule."""
+    gshape = tuple(gi.shape)
+    ok = len(gshape) >= len(shape) and all(
+        s == t or s == 1 for s, t in zip(shape, gshape[len(gshape) - len(shape):]))
+    if not ok:
+        raise RuntimeError(
+            f"{node.op.name}: the derivative rule of input {i} returned a gradient of shape "
+            f"{gshape}, but the input has shape {shape}; a rule must return the input's "
+            "shape or a shape the input broadcasts to (the engine sums it back)"
+        )
+    return F.unbroadcast(gi, shape)
 
-    Nodes are taken from a heap in decreasing creation order: every consumer of a value
-    was created after it, so all of a node's output gradient has arrived when it is
-    popped. One loop orders and propagates, with no recursion and no sorting pass.
-    The gradient arriving at an intermediate value waits on the node that made it
-    (``node.grad``), so it does not matter which Tensor object (or a Node kept in its
-    place) a consumer holds; a node holds one exactly while it waits (on the heap, or
-    handed over as ``ready``). A node is processed on one of three paths, the same work
-    written out for the common shapes: one input needing a gradient, two that both do,
-    and the general loop over any number of inputs.
 
-    Returns ``(leaf_grads, captured)``: ``leaf_grads`` maps id(leaf) -> (leaf, gradient);
-    ``captured`` maps id(node) -> gradient for the node ids in ``capture``. Gradients are
-    arrays, or Tensors when ``create_graph``.
-    """
-    F = tensor_backend if create_graph else numpy_backend
-    leaf_grads: dict[int, tuple[Tensor, Any]] = {}
-    heap: list[tuple[int, Node]] = []
-    for r, g in zip(roots, root_grads):
-        node = r.grad_fn
-        if node is None:
-            prev = leaf_grads.get(id(r))
-            leaf_grads[id(r)] = (r, g if prev is None else prev[1] + g)
-        elif node.grad is not None:
-            node.grad = node.grad + g
-        else:
-            node.grad = g
-            heappush(heap, (-node.seq, node))
-    captured: dict[int, Any] = {}
-    anomaly = state.anomaly
-    prev_mode = state.grad_enabled
-    state.grad_enabled = create_graph
-    # A recorded backward pass runs ops; their forward checks would blame an inner op
-    # ('div') for what is the backward of the op being differentiated, checked below.
-    state.anomaly = False
-    step = 0
-    # A chain never needs the heap: a node's input (the later of two new ones) comes
-    # next when nothing waiting in the heap was made after it, so it is handed over
-    # directly (``ready``).
-    ready = None
-    try:
-        while True:
-            if ready is None:
-                if not heap:
-                    break
-                node = heappop(heap)[1]
-            else:
-                node = ready
-                ready = None
-            g = node.grad
-            node.grad = None
-            if capture is not None and id(node) in capture:
-                captured[id(node)] = g
-            inputs = node.inputs
-            if inputs is None:
-                raise RuntimeError(_FREED)
-            params = node.params
-            vjps = node.op.vjps
-            out = _as_output_tensor(node) if create_graph else node.out
-            only = node.only
-            if only >= 0:
-                # One input needs a gradient (the commonest node: unary ops, tensor <op>
-                # constant), written out without the per-input loop below.
-                x = inputs[only]
-                if type(x) is Node:
-                    xnode = arg = x
-                else:
-                    xnode = x.grad_fn
-                    arg = x if create_graph else x.data
-                rule = vjps[only] or _not_differentiable(node, only)
-                if len(inputs) == 1:
-                    gi = rule(F, g, out, arg, **params) if params else rule(F, g, out, arg)
-                    # A unary rule's gradient has the input's shape already. The skeleton
-                    # is the input itself when it is a leaf or a Node already.
-                    parents = inputs if xnode is None or xnode is x else (xnode,)
-                else:
-                    c = inputs[1 - only]  # a constant: a raw value or a tensor
-                    if isinstance(c, Tensor):
-                        parents = (xnode or x, c) if only == 0 else (c, xnode or x)
-                        if not create_graph:
-                            c = c.data
-                    else:
-                        parents = (xnode or x,)
-                    if rule is passthrough:
-                        gi = g
-                    elif params:
-                        args = (arg, c) if only == 0 else (c, arg)
-                        gi = rule(F, g, out, *args, **params)
-                    else:
-                        gi = rule(F, g, out, arg, c) if only == 0 else rule(F, g, out, c, arg)
-                    # (a node has its output's shape at hand; numpy makes a new tuple
-                    # for every .shape.) An output that shares x's shape tuple was made
-                    # elementwise from x (``apply``'s ``like``: tensor <op> number), and
-                    # elementwise rules return the output's shape: nothing to undo. The
-                    # empty tuple is one shared object, so 0-d shapes are always compared.
-                    xshape = x.data.shape if xnode is None else xnode.shape
-                    if (xshape is not node.shape or not xshape) and gi.shape != xshape:
-                        gi = F.unbroadcast(gi, xshape)
-                if anomaly:
-                    _check_grad(node.op, node, only, gi)
-                if xnode is None:
-                    prev = leaf_grads.get(id(x))
-                    leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
-                elif xnode.grad is None:
-                    xnode.grad = gi
-                    if heap and heap[0][0] < -xnode.seq:  # the heap holds a later node
-                        heappush(heap, (-xnode.seq, xnode))
-                    else:
-                        ready = xnode
-                else:
-                    xnode.grad = xnode.grad + gi
-            elif len(inputs) == 2:
-                # Two inputs that both need a gradient (w * h and a + b in a scalar
-                # graph): the loop below, written out for them.
-                a, b = inputs
-                na = a if type(a) is Node else a.grad_fn
-                nb = b if type(b) is Node else b.grad_fn
-                if create_graph:
-                    ad, bd = a, b
-                else:
-                    ad = a if na is a else a.data
-                    bd = b if nb is b else b.data
-                ra = vjps[0] or _not_differentiable(node, 0)
-                rb = vjps[1] or _not_differentiable(node, 1)
-                if params:
-                    ga = g if ra is passthrough else ra(F, g, out, ad, bd, **params)
-                    gb = g if rb is passthrough else rb(F, g, out, ad, bd, **params)
-                else:
-                    ga = g if ra is passthrough else ra(F, g, out, ad, bd)
-                    gb = g if rb is passthrough else rb(F, g, out, ad, bd)
-                xshape = a.data.shape if na is None else na.shape
-                if ga.shape != xshape:
-                    ga = F.unbroadcast(ga, xshape)
-                xshape = b.data.shape if nb is None else nb.shape
-                if gb.shape != xshape:
-                    gb = F.unbroadcast(gb, xshape)
-                if anomaly:
-                    _check_grad(node.op, node, 0, ga)
-                    _check_grad(node.op, node, 1, gb)
-                parents = (na or a, nb or b)
-                for x, xnode, gi in ((a, na, ga), (b, nb, gb)):
-                    if xnode is None:
-                        prev = leaf_grads.get(id(x))
-                        leaf_grads[id(x)] = (x, gi if prev is None else prev[1] + gi)
-                    elif xnode.grad is None:
-                        xnode.grad = gi
-                        # the later of two new waiting nodes may be handed over
-                        if ready is None:
-                            ready = xnode
-                        else:
-                            if xnode.seq > ready.seq:
-                                ready, xnode = xnode, ready
-                            heappush(heap, (-xnode.seq, xnode))
-                    else:
-                        xnode.grad = xnode.grad + gi
-                if ready is not None and heap and heap[0][0] < -ready.seq:
-                    heappush(heap, (-ready.seq, ready))  # a later node waits in the heap
-                    ready = None
-            else:
-                args = inputs if create_graph else [
-                    x.data if isinstance(x, Tensor) else x for x in inputs]
-                parents = []
-                for i, x in enumerate(inputs):
-                    if type(x) is Node:
-                        xnode = x
-                        xshape = x.shape
-                    elif isinstance(x, Tensor):
-                        if not x.requires_grad:
-                            parents.append(x)  # a constant tensor: drawn, not differentiated
-                            continue
-                        xnode = x.grad_fn
-                        xshape = x.data.shape if xnode is None else xnode.shape
-                    else:
-                        continue  # a raw constant (a Python number, an array)
-                    rule = vjps[i] or _not_differentiable(node, i)
-                    if rule is passthrough:
-                        gi = g
-                    else:
-                        gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
-                    # Broadcasting is undone by the engine alone (one helper, called
-                    # wherever a gradient's shape is not its input's), never by a rule.
-                    if gi.shape != xshape:
-                        gi = F.unbroadcast(gi, xshape)
-                    if anomaly:
-                        _check_grad(node.op, node, i, gi)
-                    if xnode is None:
-                        key = id(x)
-                        prev = leaf_grads.get(key)
-                        leaf_grads[key] = (x, gi) if prev is None else (x, prev[1] + gi)
-                        parents.append(x)
-                    else:
-                        parents.append(xnode)
-                        if xnode.grad is None:
-                            xnode.grad = gi
-                            heappush(heap, (-xnode.seq, xnode))
-                        else:
-                            xnode.grad = xnode.grad + gi
-                parents = tuple(parents)
-            node.order = step
-            step += 1
-            if node.value_summary is not None:  # a small output, so a small gradient too
-                node.grad_summary = g.data if create_graph else g
-            if not retain_graph:
-                # Drop the saved values (releasing their arrays), keep the skeleton.
-                node.parents = parents
-                node.inputs = None
-                node.out = None
-                node.params = None  # may hold forward caches (cross_entropy's softmax)
-    finally:
-        state.grad_enabled = prev_mode
-        state.anomaly = anomaly
-        for _, pending in heap:  # an error stopped the pass: leave no gradient behind
-            pending.grad = None
-        if ready is not None:
-            ready.grad = None
-    return leaf_grads, captured
+def _check_saved(node: Node) -> None:
+    """Refuse to backpropagate through values the node saved that changed in place."""
+    out = node.out
+    if type(out) is _Stale:
+        raise RuntimeError(
+            f"backward through '{node.op.name}': its output (shape {node.shape}), which its "
+            f"derivative rule reads, was changed in place after the op ran: it is at version "
+            f"{out.version}, the op saved version {out.version - 1}. Use an out-of-place op "
+            "(y = y + 1 instead of y += 1), or run backward before changing it"
+        )
+    saves = node.op.saves
+    for i, x in enumerate(node.inputs):
+        if type(x) is Node or not isinstance(x, Tensor) or (saves is not None and i not in saves):
+            continue
+        vc = x._vc
+        if vc is not None and vc.changed_since(node.tick):
+            then, exact = vc.version_at(node.tick)
+            what = f"'{x.name}'" if x.name else f"of shape {x.shape}"
+            raise RuntimeError(
+                f"backward through '{node.op.name}': its input {i} (the tensor {what}, "
+                f"dtype {x.dtype}), which its derivative rule reads, was changed in place "
+                f"after the op ran: it is at version {vc.version}, the op saved version "
+                f"{then if exact else f'{then} or earlier'}. Change it after backward (an "
+                "optimizer step after loss.backward()), or use an out-of-place op"
+            )
 
 
 def _not_differentiable(node: Node, i: int) -> Any:
@@ -300,37 +168,184 @@ def _not_differentiable(node: Node, i: int) -> Any:
     )
 
 
-def _check_grad(op: Any, node: Node, i: int, gi: Any) -> None:
-    arr = gi.data if isinstance(gi, Tensor) else np.asarray(gi)
+def _check_grad(node: Node, i: int, gi: Any) -> None:
+    arr = gi._data if isinstance(gi, Tensor) else np.asarray(gi)
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise FloatingPointError(
-            f"detect_anomaly: the backward of op '{op.name}' produced a non-finite gradient "
-            f"(NaN or inf) for its input {i} of shape {arr.shape}; the op was created at "
-            f"{node.origin or '<created outside detect_anomaly>'}"
+            f"detect_anomaly: the backward of op '{node.op.name}' produced a non-finite "
+            f"gradient (NaN or inf) for its input {i} of shape {arr.shape}; the op was "
+            f"created at {node.origin or '<created outside detect_anomaly>'}"
         )
+
+
+def _run(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: bool,
+         create_graph: bool, capture: Any = (), wanted: set | None = None,
+         observers: list | None = None) -> dict:
+    """Propagate ``seeds`` (one gradient per root) back through the graph.
+
+    Returns the gradients that arrived, keyed by leaf Tensor, plus those of the nodes in
+    ``capture`` (the gradient of their output). ``wanted`` (from ``grad()``): the leaves
+    and nodes asked for; the walk then visits only nodes on a path to one of them.
+    ``observers`` replaces the subscribed step observers for this walk (a replay that
+    pictures make and no one else should see).
+    """
+    flows = None if wanted is None else _leading_to(roots, wanted)
+    anomaly = bool(mode.changed[0]) and mode.state.anomaly
+    if observers is None:
+        observers = step_observers[:] if step_observers else None
+    run = next(_runs) if observers else None
+    pending: dict[Any, Any] = {}  # node or leaf -> the gradient arrived so far
+    got: dict[Any, Any] = {}
+    heap: list[tuple[int, Node]] = []
+    for r, s in zip(roots, seeds):
+        target = r.grad_fn or r
+        if target in pending:
+            pending[target] = pending[target] + s
+        else:
+            pending[target] = s
+            if type(target) is Node:
+                heappush(heap, (-target.seq, target))
+    # ``ready`` is a waiting node made after every node in the heap, so it comes next; it
+    # and its gradient (``ready_g``) skip the heap and the dict (in a chain, every node).
+    ready = ready_g = None
+    switches = _recording_backward() if create_graph else None
+    step = 0
+    try:
+        while True:
+            if ready is not None:
+                node, g, ready = ready, ready_g, None
+            elif heap:
+                node = heappop(heap)[1]
+                g = pending.pop(node)
+            else:
+                break
+            if node in capture:
+                got[node] = g
+            if flows is not None and node not in flows:
+                continue  # asked for by grad(), but leading to nothing else asked for
+            sent = input_grads(node, g, create_graph, anomaly)
+            for target, gi in sent:
+                if target is ready:  # the one place where gradients add up (with below)
+                    ready_g = ready_g + gi
+                    continue
+                prev = pending.get(target)
+                if prev is not None:
+                    pending[target] = prev + gi
+                    continue
+                if type(target) is not Node:  # a leaf: nothing to schedule
+                    if flows is None or target in wanted:
+                        pending[target] = gi
+                    continue
+                if flows is not None and target not in flows and target not in wanted:
+                    continue  # leads to nothing grad() was asked for
+                if ready is None and (not heap or heap[0][0] > -target.seq):
+                    ready, ready_g = target, gi
+                    continue
+                if ready is not None and target.seq > ready.seq:  # the later one comes next
+                    pending[ready] = ready_g
+                    heappush(heap, (-ready.seq, ready))
+                    ready, ready_g = target, gi
+                    continue
+                pending[target] = gi
+                heappush(heap, (-target.seq, target))
+            if observers is not None:
+                for observe in observers:
+                    observe(run, step, node, g, sent)
+                step += 1
+            if not retain_graph:  # release what the rules read; the node stays
+                node.inputs = node.out = node.params = None
+    finally:
+        if switches is not None:
+            switches.__exit__()
+    got.update((t, gi) for t, gi in pending.items() if type(t) is not Node)
+    return got
+
+
+class _recording_backward:
+    """A backward pass with create_graph=True records its ops (even inside no_grad), and
+    its ops' forward checks are off: the pass checks its gradients itself."""
+
+    def __init__(self) -> None:
+        self.prev = (mode._set("grad_enabled", True), mode._set("anomaly", False))
+
+    def __exit__(self) -> None:
+        mode._set("grad_enabled", self.prev[0])
+        mode._set("anomaly", self.prev[1])
+
+
+def _leading_to(roots: Sequence[Tensor], wanted: set) -> set[Node]:
+    """The nodes from which a wanted leaf or node can be reached: the only ones whose
+    step ``grad()`` needs. Nodes are numbered after their inputs, so one pass in creation
+    order decides each node after all of its inputs."""
+    flows: set[Node] = set()
+    for node in topological_order(roots):
+        for x in node.inputs:
+            if type(x) is not Node:
+                if not isinstance(x, Tensor):
+                    continue
+                x = x.grad_fn or x
+            if x in wanted or x in flows:
+                flows.add(node)
+                break
+    return flows
+
+
+def topological_order(roots: Sequence[Tensor]) -> list[Node]:
+    """The nodes reachable from ``roots``, every node after the nodes of its inputs.
+
+    Nodes are numbered in creation order, and an op's inputs always exist before it, so
+    sorting the reachable nodes by that number is a topological order. The search uses
+    an explicit stack, never recursion.
+    """
+    found: set[Node] = set()
+    stack = [r.grad_fn for r in roots if r.grad_fn is not None]
+    while stack:
+        node = stack.pop()
+        if node in found:
+            continue
+        found.add(node)
+        if node.inputs is None:
+            raise RuntimeError(_FREED)
+        for x in node.inputs:
+            xnode = x if type(x) is Node else x.grad_fn if isinstance(x, Tensor) else None
+            if xnode is not None and xnode not in found:
+                stack.append(xnode)
+    return sorted(found, key=lambda n: n.seq)
 
 
 def _seed(t: Tensor, gradient: Any, who: str) -> Any:
     if gradient is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(
                 f"{who}: the gradient can be created implicitly only for a scalar output, this "
                 f"one has shape {t.shape}; pass gradient= (a tensor of shape {t.shape}), or "
                 "reduce the output first (e.g. .sum())"
             )
         # np.array, not np.ones, for the usual 0-d loss: no Python-level wrapper
-        return np.array(1, t.data.dtype) if t.data.ndim == 0 else np.ones(t.data.shape,
-                                                                           t.data.dtype)
-    garr = gradient.data if isinstance(gradient, Tensor) else np.array(gradient,
-                                                                        dtype=t.data.dtype)
+        return np.array(1, t._data.dtype) if t._data.ndim == 0 else np.ones(t._data.shape,
+                                                                             t._data.dtype)
+    garr = gradient._data if isinstance(gradient, Tensor) else np.array(gradient,
+                                                                         dtype=t._data.dtype)
     if garr.shape != t.shape:
         raise ValueError(
             f"{who}: gradient has shape {garr.shape} but the output has shape {t.shape}; "
             "they must match"
         )
-    if isinstance(gradient, Tensor) and garr.dtype != t.data.dtype:
-        return garr.astype(t.data.dtype)
+    if isinstance(gradient, Tensor) and garr.dtype != t._data.dtype:
+        return garr.astype(t._data.dtype)
     return gradient if isinstance(gradient, Tensor) else garr
+
+
+def _seeds(outs: Sequence[Tensor], grad_outputs: Sequence[Any], create_graph: bool,
+           who: str) -> list[Any]:
+    seeds = []
+    for o, go in zip(outs, grad_outputs):
+        s = _seed(o, go, who)
+        if create_graph:
+            seeds.append(s if isinstance(s, Tensor) else Tensor(s))
+        else:
+            seeds.append(s._data if isinstance(s, Tensor) else s)
+    return seeds
 
 
 def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False,
@@ -340,35 +355,50 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False,
     Like PyTorch: gradients add up across calls (zero them between steps), a non-scalar
     output needs ``gradient``, and the graph's saved values are released afterwards unless
     ``retain_graph=True``. With ``create_graph=True`` the ``.grad`` tensors carry a graph
-    of their own, for higher derivatives.
+    of their own, for higher derivatives. Non-leaf tensors that called ``retain_grad()``
+    get their ``.grad`` too.
     """
     if not tensor.requires_grad:
         raise RuntimeError(
             "backward(): this tensor does not require grad and has no graph; create the "
             "leaves with requires_grad=True and compute it outside no_grad()"
         )
-    seed = _seed(tensor, gradient, "backward()")
-    if create_graph and not isinstance(seed, Tensor):
-        seed = Tensor(seed)
-    if not create_graph and isinstance(seed, Tensor):
-        seed = seed.data
-    leaf_grads, _ = _run([tensor], [seed], retain_graph or create_graph, create_graph)
-    seen: set[int] = {id(seed)}  # a cotangent array the caller passed in is theirs
-    for leaf, g in leaf_grads.values():
-        if not isinstance(g, Tensor):
-            g = _own(g, seen, leaf.data.dtype)
-        elif not create_graph:
-            g = g.detach()
-        leaf.grad = g if leaf.grad is None else _add_grads(leaf.grad, g, create_graph)
+    seeds = _seeds([tensor], [gradient], create_graph, "backward()")
+    retained = _retained_nodes() if _retained else ()
+    got = _run([tensor], seeds, retain_graph or create_graph, create_graph, retained)
+    seen: set[int] = {id(seeds[0])}  # a cotangent array the caller passed in is theirs
+    for t, g in got.items():
+        if type(t) is Node:
+            t = retained[t]
+        _accumulate(t, _as_grad(g, t, seen, create_graph), create_graph)
 
 
-def _own(g: Any, seen: set[int], dtype: np.dtype) -> Tensor:
-    """A gradient array as a Tensor that owns its data: not a (read-only) broadcast view
-    (sum's rule returns one), not shared with another result (add's rule hands the same
-    array to both inputs), not the cotangent array the caller passed in (callers put its
-    id in ``seen`` first). Fresh arrays, the common case, are not copied. The result has
-    ``dtype``, that of the tensor it is the gradient of: a float32 tensor used by a
-    float64 op gets a float32 gradient, as in PyTorch."""
+def _retained_nodes() -> dict[Node, Tensor]:
+    live = {}
+    for node, ref in list(_retained.items()):
+        t = ref()
+        if t is not None and t.grad_fn is node:
+            live[node] = t
+    return live
+
+
+def retain_grad(t: Tensor) -> None:
+    if not t.requires_grad:
+        raise RuntimeError("retain_grad(): the tensor does not require grad, so it gets none")
+    if t.grad_fn is not None:
+        _retained[t.grad_fn] = weakref.ref(t)
+
+
+def _as_grad(g: Any, t: Tensor, seen: set[int], create_graph: bool) -> Tensor:
+    """A gradient as the Tensor stored in ``.grad`` or returned by ``grad()``: detached
+    unless ``create_graph``; an array owned by it (not a read-only broadcast view, which
+    sum's rule returns, not shared with another result, as add's rule hands one array to
+    both inputs, not the cotangent the caller passed in: callers put its id in ``seen``),
+    in the dtype of ``t`` (a float32 tensor used by a float64 op gets a float32 gradient,
+    as in PyTorch). Fresh arrays, the common case, are not copied."""
+    if isinstance(g, Tensor):
+        return g if create_graph else g.detach()
+    dtype = t._data.dtype
     if type(g) is not np.ndarray:
         return wrap(np.array(g, dtype))  # a numpy scalar (0-d ops give those): fresh 0-d
     if g.dtype is not dtype and g.dtype != dtype:
@@ -379,10 +409,23 @@ def _own(g: Any, seen: set[int], dtype: np.dtype) -> Tensor:
     return wrap(g)
 
 
-def _add_grads(a: Tensor, b: Tensor, create_graph: bool) -> Tensor:
-    if create_graph:
-        return a + b
-    return Tensor(a.data + b.data)
+def _accumulate(t: Tensor, g: Tensor, create_graph: bool) -> None:
+    """``t.grad += g``: in place into an existing gradient that owns its array (as
+    PyTorch does, so a ``.grad`` zeroed with ``zero_()`` keeps its identity), else a new
+    tensor (and always under create_graph, where the sum is recorded)."""
+    old = t.grad
+    if old is None:
+        t.grad = g
+    elif create_graph or old.grad_fn is not None:
+        t.grad = old + g
+    else:
+        od = old._data
+        if (od.shape == g._data.shape and od.dtype == g._data.dtype and od.base is None
+                and od.flags.writeable):
+            np.add(od, g._data, out=od)
+            old._changed()
+        else:
+            t.grad = Tensor(od + g._data)
 
 
 def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
@@ -390,10 +433,10 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
          create_graph: bool = False, allow_unused: bool = False) -> tuple[Tensor | None, ...]:
     """Gradients of ``outputs`` with respect to ``inputs``, returned, not stored in ``.grad``.
 
-    ``inputs`` may be leaves or intermediate tensors. ``grad_outputs`` gives one cotangent
-    per output (needed for non-scalar outputs). ``retain_graph`` defaults to
-    ``create_graph``. An input the outputs do not depend on raises unless
-    ``allow_unused=True``, in which case its gradient is ``None``.
+    ``inputs`` may be leaves or intermediate tensors; only the part of the graph that
+    leads to them is walked. ``grad_outputs`` gives one cotangent per output (needed for
+    non-scalar outputs). ``retain_graph`` defaults to ``create_graph``. An input the
+    outputs do not depend on raises unless ``allow_unused=True``, which gives ``None``.
     """
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
@@ -408,27 +451,18 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
             raise RuntimeError(
                 f"grad(): input {i} does not require grad; create it with requires_grad=True"
             )
-    seeds = []
-    roots = []
-    for o, go in zip(outs, grad_outputs):
+    for o in outs:
         if not isinstance(o, Tensor) or not o.requires_grad:
             raise RuntimeError("grad(): an output does not require grad and has no graph")
-        s = _seed(o, go, "grad()")
-        roots.append(o)
-        if create_graph:
-            seeds.append(s if isinstance(s, Tensor) else Tensor(s))
-        else:
-            seeds.append(s.data if isinstance(s, Tensor) else s)
+    seeds = _seeds(outs, grad_outputs, create_graph, "grad()")
     retain = create_graph if retain_graph is None else retain_graph
-    capture = {id(t.grad_fn) for t in ins if t.grad_fn is not None}
-    leaf_grads, captured = _run(roots, seeds, retain, create_graph, capture)
+    wanted = {t.grad_fn or t for t in ins}
+    nodes = {w for w in wanted if type(w) is Node}
+    got = _run(outs, seeds, retain, create_graph, nodes, wanted)
     result: list[Tensor | None] = []
     seen: set[int] = {id(s) for s in seeds}
     for i, t in enumerate(ins):
-        if t.grad_fn is None:
-            g = leaf_grads.get(id(t), (None, None))[1]
-        else:
-            g = captured.get(id(t.grad_fn))
+        g = got.get(t.grad_fn or t)
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
@@ -437,9 +471,5 @@ def grad(outputs: Tensor | Sequence[Tensor], inputs: Tensor | Sequence[Tensor],
                 )
             result.append(None)
             continue
-        if not isinstance(g, Tensor):
-            g = _own(g, seen, t.data.dtype)
-        elif not create_graph:
-            g = g.detach()
-        result.append(g)
+        result.append(_as_grad(g, t, seen, create_graph))
     return tuple(result)

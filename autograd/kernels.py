@@ -100,7 +100,12 @@ def normalize_axis(axis: int | tuple | list | None, ndim: int, op: str) -> tuple
     """Axes as a sorted tuple of non-negative ints (all axes for ``None``)."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else \
+        tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    for a in axes:
+        if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an integer or a tuple of integers, got "
+                            f"{type(a).__name__} {a!r}")
     out = []
     n = max(ndim, 1)  # a 0-d tensor has one axis to name, as 0 or -1 (numpy's sum, torch)
     for a in axes:

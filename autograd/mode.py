@@ -1,21 +1,26 @@
-"""Global recording switches: grad mode (``no_grad``/``enable_grad``) and anomaly mode.
+"""Recording switches: grad mode (``no_grad``/``enable_grad``), anomaly mode, name scopes.
 
-They live apart from the Tensor so the engine and the ops read one flag object without
-import cycles. Both switches work as context managers and as decorators, like PyTorch's.
+Each thread has its own switches, as in PyTorch: ``no_grad`` in one thread leaves another
+thread recording, and a backward pass changes nothing outside its thread. They live
+apart from the Tensor so the engine and the ops read one object without import cycles.
+The switches work as context managers and as decorators, like PyTorch's.
+
+Reading a thread's own state costs more than a plain attribute, and every op asks whether
+to record; so ``changed[0]`` counts the threads that have left the defaults (grad on,
+anomaly off). While it is 0, which is most of the time, one read answers for every thread.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _State:
-    __slots__ = ("grad_enabled", "anomaly", "scope")
-
+class _State(threading.local):
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
@@ -23,26 +28,43 @@ class _State:
 
 
 state = _State()
+changed = [0]  # threads whose switches are not the defaults (see the module docstring)
+_count_lock = threading.Lock()
+
+
+def _set(field: str, value: Any) -> Any:
+    """Set one switch of this thread, keeping ``changed`` right; returns the old value."""
+    prev = getattr(state, field)
+    was_default = state.grad_enabled and not state.anomaly
+    setattr(state, field, value)
+    now_default = state.grad_enabled and not state.anomaly
+    if was_default != now_default:
+        with _count_lock:
+            changed[0] += -1 if now_default else 1
+    return prev
 
 
 def is_grad_enabled() -> bool:
-    """Whether new operations are being recorded into the graph."""
+    """Whether new operations are being recorded into the graph (in this thread)."""
     return state.grad_enabled
 
 
+def is_anomaly_enabled() -> bool:
+    return state.anomaly
+
+
 class _Switch:
-    """A context manager that sets one flag of ``state`` and restores it on exit."""
+    """A context manager that sets one switch of this thread and restores it on exit."""
 
     _field = ""
     _value = True
 
     def __enter__(self) -> _Switch:
-        self._prev = getattr(state, self._field)
-        setattr(state, self._field, self._value)
+        self._prev = _set(self._field, self._value)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        setattr(state, self._field, self._prev)
+        _set(self._field, self._prev)
 
     def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
@@ -67,6 +89,33 @@ class enable_grad(_Switch):
     _value = True
 
 
+class set_grad_enabled(_Switch):
+    """``set_grad_enabled(False)`` is ``no_grad()``, ``set_grad_enabled(True)`` is
+    ``enable_grad()`` (PyTorch's switch taking a flag)."""
+
+    _field = "grad_enabled"
+
+    def __init__(self, mode: bool) -> None:
+        self._value = bool(mode)
+
+    def __call__(self, fn: F) -> F:
+        value = self._value
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(value):
+                return fn(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+
+class inference_mode(no_grad):
+    """PyTorch's faster no_grad; here the same as ``no_grad``."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self._value = not mode
+
+
 class detect_anomaly(_Switch):
     """Check every forward value and backward gradient for NaN/inf.
 
@@ -79,7 +128,7 @@ class detect_anomaly(_Switch):
 
 
 class name_scope:
-    """Tag the nodes recorded inside with a dotted scope name (``"layers.0"``).
+    """Tag the ops run inside with a dotted scope name (``"layers.0"``), for pictures.
 
     nn modules enter their own name while they run, so a graph picture can draw each
     layer as a cluster; scopes nest with dots. Usable as a context manager only.

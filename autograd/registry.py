@@ -14,6 +14,7 @@ against ``F``, a rule is both fast and twice differentiable.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,16 +69,30 @@ def defop(*vjps: Rule | None, sample: Callable | None = None, second_order: bool
           label: str = "", method: str | None = None, name: str | None = None,
           tags: tuple[str, ...] = (), saves: tuple[int, ...] | None = None,
           saves_out: bool = True) -> Callable[[Callable], Callable]:
-    """Register the decorated public function as an op with the given derivative rules."""
+    """Register the decorated public function as an op with the given derivative rules.
+
+    Public: your own op joins the registry like the built-in ones. The function computes
+    the forward on arrays and wraps the result with ``autograd.tensor.apply(fn.op,
+    inputs, data)``; each rule is ``rule(F, g, y, *inputs, **params)``, written against
+    the backend ``F`` so it runs on arrays and, under ``create_graph=True``, on Tensors
+    (twice differentiable). ``sample`` draws valid inputs for the property tests
+    (``autograd.testing.op_inputs``). ``method`` also makes it a Tensor method.
+    Registering a name again (re-running a notebook cell) replaces the op, with a warning.
+    """
 
     def register(fn: Callable) -> Callable:
         op_name = name or fn.__name__
         if op_name in REGISTRY:
-            raise ValueError(f"op {op_name!r} is registered twice; each op is declared once")
+            warnings.warn(f"defop: op {op_name!r} was registered before; the new definition "
+                          "replaces it", stacklevel=2)
         op = OpDef(op_name, fn, tuple(vjps), sample, second_order, label or op_name,
                    method, tuple(tags), saves, saves_out)
         REGISTRY[op_name] = op
         fn.op = op  # type: ignore[attr-defined]
+        if method:
+            from .tensor import Tensor
+
+            setattr(Tensor, method, fn)
         return fn
 
     return register

@@ -1,30 +1,79 @@
 """The Tensor: a numpy array, its gradient, and the node of the graph that produced it.
 
-A tensor made by an op while recording is on carries a ``Node``: the op, the input
-tensors (kept until backward frees them) and the op's non-tensor parameters. Leaves
-(tensors you create) have no node. Operators and methods such as ``x.tanh()`` are
-attached by ``autograd.ops`` from the op registry, so every op is declared exactly once.
+A tensor made by an op while recording is on carries a ``Node``: the op, what its
+derivative rules read (kept until backward frees them) and the op's non-tensor
+parameters. Leaves (tensors you create) have no node. Operators and methods such as
+``x.tanh()`` are attached by ``autograd.ops`` from the op registry, so every op is declared
+exactly once; the in-place methods (``add_``, ``+=``, ...) are in ``autograd.inplace``.
+
+Version counters (PyTorch's): every in-place change of a tensor's values (an in-place op,
+an optimizer step, assigning ``.data``) counts as a new version of its storage, shared by
+the tensors that alias it (``detach()``, views made by reshape or indexing). A node
+remembers when it was recorded, and backward through a value it saved that changed since
+is an error naming the op, the tensor and both versions, never a silently wrong gradient.
 """
 
 from __future__ import annotations
 
 import os
 import traceback
+from collections import deque
 from itertools import count
 from typing import Any
 
 import numpy as np
 
-from .mode import state
+from . import mode
 
 _FLOATS = (np.float16, np.float32, np.float64)
 
+_seq = count()  # next(_seq) numbers nodes in creation order: a topological order
 
-_seq = count()  # next(_seq) is a faster call than a bound count().__next__
-_engine: Any = None  # autograd.engine, set when it is imported (it imports this module)
-# Outputs up to this size keep a copy on their node, so pictures can show them after the
-# tensor itself is gone.
-SUMMARY_SIZE = 64
+# The in-place clock: every in-place change takes the next tick, and clock[0] holds the
+# latest. A node stores the tick current when it was recorded, so backward knows with one
+# comparison that nothing was changed in place since (the common case), and looks closer
+# only otherwise. next() on a count is atomic, so threads never share a tick.
+_ticks = count(1)
+clock = [0]
+
+
+class Version:
+    """The version counter of one storage (an array and the tensors that alias it).
+
+    ``version`` counts its in-place changes; ``log`` keeps the ticks of the latest ones, so
+    an error can say which version a node saved. ``owner`` is the node whose output this
+    storage is, when that node kept its output for its derivative rule.
+    """
+
+    __slots__ = ("version", "log", "owner")
+
+    def __init__(self, owner: Node | None = None) -> None:
+        self.version = 0
+        self.log: deque[tuple[int, int]] = deque(maxlen=16)  # (tick, version after it)
+        self.owner = owner
+
+    def version_at(self, tick: int) -> tuple[int, bool]:
+        """The version this storage had at ``tick``, and whether that is exact: the log
+        keeps only the latest changes, so before them it knows only an upper bound."""
+        for t, v in reversed(self.log):
+            if t <= tick:
+                return v, True
+        if not self.log:
+            return self.version, True
+        first = self.log[0][1]
+        return first - 1, first == 1
+
+    def changed_since(self, tick: int) -> bool:
+        return bool(self.log) and self.log[-1][0] > tick
+
+
+class _Stale:
+    """Stands in a node's ``out`` once the output it saved was changed in place."""
+
+    __slots__ = ("version", "tick")
+
+    def __init__(self, version: int, tick: int) -> None:
+        self.version, self.tick = version, tick
 
 
 class Node:
@@ -33,25 +82,20 @@ class Node:
     ``inputs`` holds what the derivative rules read: the input tensors they use (and raw
     constants), and, for inputs whose values they never read, the input's own Node (which
     knows its ``shape`` and ``dtype``), so those arrays are not kept alive; ``out`` is the
-    output array when the rules read it. Leaves are always kept. The engine sets
-    ``inputs``/``out`` to ``None`` after backward unless ``retain_graph=True``;
-    ``parents`` then keeps the skeleton (input nodes and leaves) that pictures need.
+    output array when the rules read it. Leaves are always kept. Backward sets
+    ``inputs``, ``out`` and ``params`` to ``None`` unless ``retain_graph=True``.
 
     Nodes are made only by ``apply``. ``seq`` numbers them in creation order (an op's
     inputs always exist before it), which the engine uses as its topological order.
-    ``scope`` is the ``name_scope`` active when the op ran (an nn layer's name, or None).
-    ``order`` and ``grad_summary`` (the gradient of the output, when small) are filled in
-    by the engine so the backward pass can be drawn after it ran; ``value_summary`` is the
-    output's value when small. ``grad`` holds the gradient arriving at the output while
-    the engine's backward pass waits to process the node (None otherwise); ``only`` is
-    the index of the one input that needs a gradient, or -1 when several do. ``params``
-    entries whose names start with an underscore are forward caches for the derivative
-    rule (not shown in pictures).
+    ``needs`` says which inputs need a gradient: the index of the only one, or a tuple of
+    indices. ``tick`` is the in-place clock when the node was recorded; ``origin`` the
+    user's ``file:line`` under ``detect_anomaly``. ``params`` entries whose names start
+    with an underscore are forward caches for the derivative rule. Nothing here exists
+    for pictures: ``autograd.viz`` keeps what it draws itself (``autograd.graph``).
     """
 
-    __slots__ = ("op", "inputs", "out", "params", "parents", "origin", "order",
-                 "grad_summary", "value_summary", "shape", "dtype", "scope", "seq", "name",
-                 "grad", "only")
+    __slots__ = ("op", "inputs", "out", "params", "shape", "dtype", "seq", "needs", "tick",
+                 "origin", "__weakref__")
 
     def __repr__(self) -> str:
         return f"<Node {self.op.name}>"
@@ -64,15 +108,22 @@ class Tensor:
     takes. Python floats and float lists become float64 (numpy's default and what gradient
     checks need); pass ``dtype=np.float32`` for single precision. Every op keeps its
     input's dtype. Only floating tensors can require grad.
+
+    ``np.asarray(t)`` (or ``t.numpy()``) gives the array and leaves the graph; numpy
+    functions called on a tensor run the registered op of the same name, and refuse
+    (TypeError) when they would silently drop a gradient.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_name", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_name", "_vc", "__weakref__")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected ops
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
+        self._vc: Version | None = None
         if isinstance(data, Tensor):
-            data = data.data
+            # the same storage: an in-place change of either is a change of both
+            self._vc = data._version_counter()
+            data = data._data
         arr = np.asarray(data, dtype=dtype)
         if dtype is None and arr.dtype.kind in "iu" and _looks_float(data):
             arr = arr.astype(np.float64)
@@ -80,7 +131,9 @@ class Tensor:
             # Big-endian data (read from a file, say) in native order, as numpy's results
             # are: an op that keeps its input's dtype would otherwise change it.
             arr = arr.astype(arr.dtype.newbyteorder("="))
-        self.data = arr
+        if self._vc is not None and not np.may_share_memory(arr, data):
+            self._vc = None  # converted, so a copy: a storage of its own
+        self._data = arr
         self.grad: Tensor | None = None
         self.grad_fn: Node | None = None
         self._name = name
@@ -90,61 +143,92 @@ class Tensor:
 
     # -- basic attributes -------------------------------------------------------------
     @property
+    def data(self) -> np.ndarray:
+        """The values as a numpy array (shared, not copied). Assigning an array or a
+        Tensor replaces them, as a new version (see the module docstring); changing the
+        array in place with numpy is invisible to autograd, as ``.data`` is in PyTorch:
+        prefer the in-place ops (``w -= lr * w.grad`` under ``no_grad()``)."""
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if isinstance(value, Tensor):
+            value = value._data
+        arr = np.asarray(value)
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        if self.requires_grad and arr.dtype.type not in _FLOATS:
+            raise TypeError(f"Tensor.data: a tensor that requires grad needs floating data, "
+                            f"got dtype {arr.dtype}")
+        if arr is not self._data and not np.may_share_memory(arr, self._data):
+            self._vc = None  # other memory: no longer an alias of anything
+        self._data = arr
+        self._changed()
+
+    @property
     def name(self) -> str | None:
-        """A label for pictures. Naming a tensor made by an op names its node too, so the
-        picture keeps the name even where the graph holds only the node."""
+        """A label for pictures."""
         return self._name
 
     @name.setter
     def name(self, value: str | None) -> None:
         self._name = value
-        if self.grad_fn is not None:
-            self.grad_fn.name = value
-
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's storage was changed in place (PyTorch's name)."""
+        return 0 if self._vc is None else self._vc.version
+
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return len(self.data)
+        return len(self._data)
+
+    def __iter__(self) -> Any:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self._data)))
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"item(): only one-element tensors can be converted to a Python number, "
                 f"this one has shape {self.shape}; index it or reduce it first"
             )
-        return self.data.item()
+        return self._data.item()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied; detach first if you mutate it)."""
-        return self.data
+        return self._data
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return np.asarray(self.data, dtype=dtype)  # op results on 0-d data are numpy scalars
+        if copy:
+            return np.array(self._data, dtype=dtype, copy=True)
+        return np.asarray(self._data, dtype=dtype)  # op results on 0-d data are numpy scalars
 
     def tolist(self) -> Any:
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self) -> float:
         return float(self.item())
@@ -152,13 +236,19 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.item())
 
+    def __index__(self) -> int:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError(f"only integer tensors of one element can be used as an index, "
+                            f"got dtype {self._data.dtype} and shape {self.shape}")
+        return int(self._data.item())
+
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
                 f"the truth value of a tensor of shape {self.shape} is ambiguous; "
                 "use .any() or .all() on .data"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     __hash__ = object.__hash__  # == is elementwise, so identity is the hash
 
@@ -168,21 +258,47 @@ class Tensor:
 
         Which inputs of an op need a gradient is settled when the op runs: set this
         before the forward pass, not between it and ``backward()``."""
-        if requires_grad and self.data.dtype.type not in _FLOATS:
+        if requires_grad and self._data.dtype.type not in _FLOATS:
             raise TypeError(
-                f"requires_grad=True needs floating data, got dtype {self.data.dtype}; "
+                f"requires_grad=True needs floating data, got dtype {self._data.dtype}; "
                 "convert first, e.g. Tensor(x, dtype=np.float64, requires_grad=True)"
             )
         if not requires_grad and self.grad_fn is not None:
             raise RuntimeError(
                 "requires_grad_(False) on a non-leaf tensor; use .detach() instead"
             )
-        self.requires_grad = requires_grad
+        self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self) -> Tensor:
-        """A new leaf sharing this tensor's data, cut from the graph."""
-        return Tensor(self.data)
+        """A new leaf sharing this tensor's data (and its version counter), cut from the
+        graph."""
+        t = wrap(self._data)
+        t._vc = self._version_counter()
+        return t
+
+    def _version_counter(self) -> Version:
+        """This storage's counter, made on first need and then shared by its aliases."""
+        vc = self._vc
+        if vc is None:
+            node = self.grad_fn
+            vc = self._vc = Version(node if node is not None and node.out is not None
+                                    else None)
+        return vc
+
+    def _changed(self) -> None:
+        """Count an in-place change of this tensor's values: a new version of its storage.
+
+        A node that saved these values before now refuses to backpropagate through them.
+        Optimizers call this after updating a parameter (``autograd.increment_version``)."""
+        vc = self._version_counter()
+        tick = next(_ticks)
+        clock[0] = tick
+        vc.version += 1
+        vc.log.append((tick, vc.version))
+        for node in (vc.owner, self.grad_fn):
+            if node is not None and node.out is not None and type(node.out) is not _Stale:
+                node.out = _Stale(vc.version, tick)
 
     def __deepcopy__(self, memo: dict) -> Tensor:
         """A copy of a leaf: its data, grad and flags. Copying a tensor made by an op would
@@ -193,10 +309,11 @@ class Tensor:
                 "copy t.detach() instead (a leaf with the same data)"
             )
         new = type(self).__new__(type(self))
-        new.data = self.data.copy()
-        new.grad = None if self.grad is None else Tensor(self.grad.data.copy())
+        new._data = self._data.copy()
+        new.grad = None if self.grad is None else Tensor(self.grad._data.copy())
         new.grad_fn = None
         new._name = self._name
+        new._vc = None
         new.requires_grad = self.requires_grad
         memo[id(self)] = new
         return new
@@ -204,18 +321,28 @@ class Tensor:
     def backward(self, gradient: Any = None, retain_graph: bool = False,
                  create_graph: bool = False) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (see ``engine.backward``)."""
-        _engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        from .engine import backward
+
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    def retain_grad(self) -> Tensor:
+        """Keep this non-leaf tensor's gradient in ``.grad`` after backward (leaves always
+        keep theirs)."""
+        from .engine import retain_grad
+
+        retain_grad(self)
+        return self
 
     def zero_grad(self) -> None:
         self.grad = None
 
     # -- display ----------------------------------------------------------------------
     def __repr__(self) -> str:
-        body = np.array2string(self.data, precision=4, threshold=20, edgeitems=3,
+        body = np.array2string(self._data, precision=4, threshold=20, edgeitems=3,
                                separator=", ", prefix="tensor(")
         extras = []
-        if self.data.dtype != np.float64:
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype != np.float64:
+            extras.append(f"dtype={self._data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"op={self.grad_fn.op.name}")
         elif self.requires_grad:
@@ -240,18 +367,33 @@ def tensor(data: Any, requires_grad: bool = False, dtype: Any = None,
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
+def increment_version(t: Tensor) -> None:
+    """Record that ``t``'s values were changed in place by code autograd does not see (a
+    numpy update of ``t.data``): backward through an op that saved the old values is then
+    an error instead of a wrong gradient. PyTorch's ``autograd.graph.increment_version``."""
+    t._changed()
+
+
 _new = object.__new__
 
 
 def wrap(data: np.ndarray) -> Tensor:
     """A leaf Tensor around an existing array, skipping __init__'s conversions (hot path)."""
     t = _new(Tensor)
-    t.data = data
+    t._data = data
     t.grad = None
     t.grad_fn = None
     t._name = None
+    t._vc = None
     t.requires_grad = False
     return t
+
+
+# A recording observer (``autograd.graph``) sees every node as it is made; the list is
+# empty unless one subscribed, and then checking it is the only cost.
+record_observers: list[Any] = []
+_modes = mode.state
+_changed_modes = mode.changed
 
 
 def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
@@ -265,47 +407,44 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
     output. This is the hot path of every op, hence the hand-inlined attribute setting.
     """
     out = _new(Tensor)
-    out.data = data
+    out._data = data
     out.grad = None
     out._name = None
-    if state.grad_enabled:
-        # Which inputs need a gradient: ``only`` is the index of the single one (the
-        # engine then skips its per-input loop: unary ops, tensor <op> constant), -1 when
-        # several do, None when none does (nothing to record).
+    out._vc = None
+    # Grad mode is per thread; while no thread has left the defaults, it is on (one read).
+    if not _changed_modes[0] or _modes.grad_enabled:
+        # Which inputs need a gradient: the index of the single one (the engine then
+        # skips its per-input loop: unary ops, tensor <op> constant), a tuple of indices
+        # when several do, None when none does (nothing to record).
         n = len(inputs)
         if n == 1:
             x = inputs[0]
-            only = 0 if isinstance(x, Tensor) and x.requires_grad else None
+            needs = 0 if isinstance(x, Tensor) and x.requires_grad else None
         elif n == 2:
             a, b = inputs
             if isinstance(a, Tensor) and a.requires_grad:
-                only = -1 if isinstance(b, Tensor) and b.requires_grad else 0
+                needs = _BOTH if isinstance(b, Tensor) and b.requires_grad else 0
             else:
-                only = 1 if isinstance(b, Tensor) and b.requires_grad else None
+                needs = 1 if isinstance(b, Tensor) and b.requires_grad else None
         else:
-            only = -1 if any(isinstance(x, Tensor) and x.requires_grad for x in inputs) else None
-        if only is not None:
+            needs = tuple([i for i, x in enumerate(inputs)
+                           if isinstance(x, Tensor) and x.requires_grad]) or None
+        if needs is not None:
             # Nodes are only made here, field by field: this runs once per recorded op.
             node = Node()  # no __init__: the type call is faster than object.__new__
             node.op = op
             node.params = params
-            node.scope = state.scope
             node.seq = next(_seq)
             if like is None:
                 node.shape = data.shape
                 node.dtype = data.dtype
-                node.value_summary = data if data.size <= SUMMARY_SIZE else None
             else:
                 node.shape = like.shape
                 node.dtype = like.dtype
-                node.value_summary = data if like.value_summary is not None else None
             node.out = data if op.saves_out else None
-            node.grad = None
-            node.only = only
-            # Set now although filled in later: with every slot set, no __getattr__
-            # fallback is needed, and attribute reads in the engine stay on CPython's
-            # specialised fast path (a type with __getattr__ is never specialised).
-            node.parents = node.origin = node.order = node.grad_summary = node.name = None
+            node.needs = needs
+            node.tick = clock[0]
+            node.origin = None
             # Keep only what the rules read; an input they don't read is replaced by
             # the node that made it, so its array can be freed as soon as possible.
             saves = op.saves
@@ -325,11 +464,26 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
                     for i, x in enumerate(inputs)])
             out.grad_fn = node
             out.requires_grad = True
-            if state.anomaly:
+            if _changed_modes[0] and _modes.anomaly:
                 _check_anomaly(op, node, data)
+            if record_observers:
+                for observe in record_observers:
+                    observe(node, out)
             return out
     out.grad_fn = None
     out.requires_grad = False
+    return out
+
+
+_BOTH = (0, 1)
+
+
+def view_of(out: Tensor, x: Tensor) -> Tensor:
+    """Mark ``out`` (made by a view op: reshape, transpose, indexing) as sharing ``x``'s
+    storage when its array is a view of ``x``'s, so an in-place change of either is
+    counted for both."""
+    if out._data.base is not None and np.may_share_memory(out._data, x._data):
+        out._vc = x._version_counter()
     return out
 
 

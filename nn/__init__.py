@@ -11,7 +11,7 @@ PyTorch's names where PyTorch has the thing::
 Built only on ``autograd``'s public API.
 """
 
-from . import data, functional, init, metrics, optim
+from . import data, functional, init, metrics, optim, utils
 from ._util import LayerInputError, manual_seed
 from .conv import Conv2d
 from .data import DataLoader, Standardizer, train_test_split
@@ -23,24 +23,26 @@ from .layers import (
     Identity,
     LeakyReLU,
     Linear,
+    LogSoftmax,
     ReLU,
     Sigmoid,
     Softmax,
     Tanh,
 )
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, MSELoss
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, MSELoss, NLLLoss
 from .metrics import accuracy, confusion_matrix, mean_absolute_error, r2_score
 from .module import Module, Sequential
 from .norm import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
-from .serialization import CheckpointError, load_state, save_state
+from .serialization import CheckpointError, load_state, read_state, save_state
 
 __all__ = [
     "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CheckpointError", "Conv2d",
     "CrossEntropyLoss", "DataLoader", "Dropout", "EarlyStopping", "Flatten", "History",
-    "HuberLoss", "Identity", "LayerInputError", "LeakyReLU", "Linear", "MLP", "MSELoss",
-    "Module", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Standardizer", "Tanh",
+    "HuberLoss", "Identity", "LayerInputError", "LeakyReLU", "Linear", "LogSoftmax", "MLP",
+    "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax",
+    "Standardizer", "Tanh",
     "accuracy", "confusion_matrix", "data", "evaluate", "fit", "functional", "init",
     "load_state", "manual_seed", "mean_absolute_error", "metrics", "optim", "predict",
-    "r2_score", "save_state", "train_test_split",
+    "r2_score", "read_state", "save_state", "train_test_split", "utils",
 ]

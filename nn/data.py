@@ -88,6 +88,10 @@ class DataLoader:
     def __init__(self, *arrays: Any, batch_size: int = 32, shuffle: bool = True,
                  drop_last: bool = False, rng: Any = None) -> None:
         self.arrays = _arrays("DataLoader", arrays)
+        if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size,
+                                                                     (int, np.integer)):
+            raise TypeError(f"DataLoader: batch_size must be a whole number, got "
+                            f"{type(batch_size).__name__} {batch_size!r}")
         if batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be >= 1, got {batch_size}")
         self.batch_size, self.shuffle, self.drop_last = int(batch_size), shuffle, drop_last

@@ -18,11 +18,40 @@ from ._util import as_rng
 
 __all__ = ["batch_norm", "binary_cross_entropy_with_logits", "conv2d", "cross_entropy",
            "dropout", "flatten", "huber_loss", "l1_penalty", "l2_penalty", "leaky_relu",
-           "linear", "log_softmax", "mse_loss", "relu", "sigmoid", "softmax", "tanh"]
+           "linear", "log_softmax", "mse_loss", "nll_loss", "relu", "sigmoid", "softmax",
+           "tanh"]
 
 cross_entropy = ag.cross_entropy
 mse_loss = ag.mse_loss
 binary_cross_entropy_with_logits = ag.binary_cross_entropy_with_logits
+
+
+def nll_loss(log_probs: ag.Tensor, target: Any, reduction: str = "mean") -> ag.Tensor:
+    """Negative log-likelihood of integer labels under log-probabilities (N, C):
+    -log_probs[i, target_i], averaged (PyTorch's ``nll_loss``). ``nll_loss(log_softmax(z),
+    y)`` equals ``cross_entropy(z, y)``; the lecture derives both from maximum likelihood."""
+    log_probs = log_probs if isinstance(log_probs, ag.Tensor) else ag.Tensor(log_probs)
+    labels = np.asarray(target.data if isinstance(target, ag.Tensor) else target)
+    if log_probs.ndim != 2:
+        raise ValueError(f"nll_loss: log-probabilities must have shape (N, C), got "
+                         f"{log_probs.shape}")
+    if labels.dtype.kind not in "iu" or labels.shape != log_probs.shape[:1]:
+        raise ValueError(f"nll_loss: target must be integer labels of shape "
+                         f"{log_probs.shape[:1]}, got dtype {labels.dtype} shape {labels.shape}")
+    n_classes = log_probs.shape[1]
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"nll_loss: labels must lie in [0, {n_classes}), got values from "
+                         f"{labels.min()} to {labels.max()}")
+    onehot = np.zeros(log_probs.shape, log_probs.dtype)
+    onehot[np.arange(len(labels)), labels] = 1.0
+    per_item = -(log_probs * onehot).sum(axis=1)
+    if reduction == "none":
+        return per_item
+    if reduction == "sum":
+        return per_item.sum()
+    if reduction == "mean":
+        return per_item.mean()
+    raise ValueError(f"nll_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def linear(x: Any, weight: ag.Tensor, bias: ag.Tensor | None = None) -> ag.Tensor:

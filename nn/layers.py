@@ -118,6 +118,19 @@ class Softmax(Module):
         return f"dim={self.dim}"
 
 
+class LogSoftmax(Module):
+    """log softmax along ``dim``, stable for any logits: the input ``NLLLoss`` expects."""
+
+    def __init__(self, dim: int = -1) -> None:
+        self.dim = dim
+
+    def forward(self, x: ag.Tensor) -> ag.Tensor:
+        return ag.log_softmax(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
 class Dropout(Module):
     """Inverted dropout with probability ``p`` while training; identity in eval mode."""
 

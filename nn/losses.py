@@ -44,6 +44,14 @@ class CrossEntropyLoss(_Loss):
         return self._call(F.cross_entropy, logits, target)
 
 
+class NLLLoss(_Loss):
+    """Negative log-likelihood of integer labels under log-probabilities: put it after
+    ``LogSoftmax`` (together: ``CrossEntropyLoss``)."""
+
+    def forward(self, log_probs: ag.Tensor, target: Any) -> ag.Tensor:
+        return self._call(F.nll_loss, log_probs, target)
+
+
 class MSELoss(_Loss):
     """Mean squared error (1/n) sum (x - y)^2: lecture eq. 9, averaged, without its 1/2."""
 

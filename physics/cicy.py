@@ -28,41 +28,43 @@ __all__ = ["CICY", "topological_data"]
 ArrayLike = np.ndarray | Sequence
 
 
-def _validate_degrees(dims: np.ndarray, degrees: np.ndarray) -> None:
-    m, k = degrees.shape
+def validate_degrees(dims: list[int], degrees: list[list[int]]) -> None:
+    """Check a configuration in exact Python integers, before any numpy arithmetic (an
+    int64 row sum can wrap around and pass the Calabi-Yau test). A configuration that
+    passes has every entry at most K + m + 3, so int64 holds it afterwards."""
+    m, k = len(degrees), len(degrees[0]) if degrees else 0
     if m == 0 or k == 0:
         raise ValueError(
             f"a configuration needs at least one factor and one polynomial, got {m} x {k}"
         )
-    if np.any(degrees < 0):
-        r, a = np.argwhere(degrees < 0)[0]
+    for r, row in enumerate(degrees):
+        for a, q in enumerate(row):
+            if q < 0:
+                raise ValueError(
+                    f"negative degree {q} in row {r}, polynomial {a}: "
+                    "multi-degrees of defining polynomials must be >= 0"
+                )
+    for r, n in enumerate(dims):
+        if n < 1:
+            raise ValueError(
+                f"row {r} has projective dimension {n}; each factor must be P^n, n>=1"
+            )
+    zero_cols = [a for a in range(k) if all(row[a] == 0 for row in degrees)]
+    if zero_cols:
         raise ValueError(
-            f"negative degree {degrees[r, a]} in row {r}, polynomial {a}: "
-            "multi-degrees of defining polynomials must be >= 0"
-        )
-    if np.any(dims < 1):
-        r = int(np.argmax(dims < 1))
-        raise ValueError(
-            f"row {r} has projective dimension {dims[r]}; each factor must be P^n, n>=1"
-        )
-    zero_cols = np.flatnonzero(degrees.sum(axis=0) == 0)
-    if zero_cols.size:
-        raise ValueError(
-            f"polynomial column(s) {zero_cols.tolist()} have degree 0 in every factor "
+            f"polynomial column(s) {zero_cols} have degree 0 in every factor "
             "(a constant cuts out nothing); remove them"
         )
-    sums = degrees.sum(axis=1)
-    bad = np.flatnonzero(sums != dims + 1)
-    if bad.size:
-        r = int(bad[0])
+    for r, (n, row) in enumerate(zip(dims, degrees)):
+        if sum(row) != n + 1:
+            raise ValueError(
+                f"not Calabi-Yau: row {r} (P^{n}) has degree sum {sum(row)}, but c1 = 0 "
+                f"needs sum_a q_a^r = n_r + 1 = {n + 1} in every row"
+            )
+    if sum(dims) - k != 3:
         raise ValueError(
-            f"not Calabi-Yau: row {r} (P^{dims[r]}) has degree sum {sums[r]}, but c1 = 0 needs "
-            f"sum_a q_a^r = n_r + 1 = {dims[r] + 1} in every row"
-        )
-    if dims.sum() - k != 3:
-        raise ValueError(
-            f"not a threefold: sum n_r - #polynomials = {dims.sum()} - {k} = "
-            f"{dims.sum() - k}, expected 3"
+            f"not a threefold: sum n_r - #polynomials = {sum(dims)} - {k} = "
+            f"{sum(dims) - k}, expected 3"
         )
 
 
@@ -109,9 +111,10 @@ class CICY:
                 f"shape {arr.shape}; use CICY.from_degrees for matrices without the "
                 "dimension column"
             )
-        self._dims = np.ascontiguousarray(arr[:, 0], dtype=np.int64)
-        self._degrees = np.ascontiguousarray(arr[:, 1:], dtype=np.int64)
-        _validate_degrees(self._dims, self._degrees)
+        rows = [[int(v) for v in row] for row in arr.tolist()]  # exact, any size
+        validate_degrees([row[0] for row in rows], [row[1:] for row in rows])
+        self._dims = np.array([row[0] for row in rows], dtype=np.int64)
+        self._degrees = np.array([row[1:] for row in rows], dtype=np.int64)
         self._dims.setflags(write=False)
         self._degrees.setflags(write=False)
         self._d: np.ndarray | None = None
@@ -125,8 +128,8 @@ class CICY:
         The dimensions follow from the Calabi-Yau condition, :math:`n_r = \sum_a q_a^r - 1`.
         """
         arr = _config_matrix(degrees, "degrees")
-        dims = arr.sum(axis=1, keepdims=True) - 1
-        return cls(np.concatenate([dims, arr], axis=1))
+        rows = [[int(v) for v in row] for row in arr.tolist()]  # exact: no int64 wrap
+        return cls([[sum(row) - 1, *row] for row in rows])
 
     # ------------------------------------------------------------------ structure
     @property

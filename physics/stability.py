@@ -239,6 +239,24 @@ def _charge_rank_one(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rank_le1, c[np.arange(B), pick]
 
 
+def _float_forms(M: np.ndarray) -> np.ndarray:
+    """Integer slope forms (..., m, m) as floats with the same zeros: each form divided
+    exactly by the gcd of its entries, so charges k q and q give the same floats (and the
+    same numeric answer); forms still beyond float range go through Python's correctly
+    rounded int / int after division by a power of two near their largest entry."""
+    flat = M.reshape(M.shape[:-2] + (-1,))
+    g = np.gcd.reduce(flat, axis=-1)
+    reduced = flat // np.where(g == 0, 1, g)[..., None]
+    if reduced.dtype != object:
+        return reduced.astype(float).reshape(M.shape)
+    out = np.empty(reduced.shape, dtype=float)
+    for idx in np.ndindex(reduced.shape[:-1]):
+        row = [int(v) for v in reduced[idx]]
+        scale = 1 << max(abs(v).bit_length() for v in row)
+        out[idx] = [v / scale for v in row]
+    return out.reshape(M.shape)
+
+
 def _numeric_common_zero(
     M: np.ndarray,
     cone: str,
@@ -259,8 +277,12 @@ def _numeric_common_zero(
     converge, stall, or their sum is already decided.
     """
     B, n, m, _ = M.shape
-    norms = np.sqrt(np.sum(M.astype(float) ** 2, axis=(-2, -1), keepdims=True))
-    Mh = M.astype(float) / np.where(norms > 0, norms, 1.0)
+    # largest entry first, so squaring cannot overflow (forms of 1e155 and more)
+    Mf = M.astype(float)
+    amax = np.max(np.abs(Mf), axis=(-2, -1), keepdims=True)
+    Mf = Mf / np.where(amax > 0, amax, 1.0)
+    norms = np.sqrt(np.sum(Mf**2, axis=(-2, -1), keepdims=True))
+    Mh = Mf / np.where(norms > 0, norms, 1.0)
     rng = np.random.default_rng(seed)
     starts = np.vstack(
         [np.full((1, m), 1.0 / m), rng.dirichlet(np.ones(m), size=max(n_starts - 1, 0))]
@@ -382,7 +404,7 @@ def is_polystable_sum(
                     f"direction; got h11 = {m} with independent charges. Use method='numeric'."
                 )
         if np.any(todo):
-            M = slope_matrix(d, c3[todo]).astype(float)
+            M = _float_forms(slope_matrix(d, c3[todo]))
             result[todo] = _numeric_common_zero(
                 M, cone, tol, n_starts, max_iter, boundary_tol, seed
             )

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from .copy import astype, clone
 from .elementwise import (
     abs,
     add,
@@ -35,7 +36,7 @@ from .elementwise import (
 )
 from .linalg import einsum, linear, matmul
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from .reduce import log_softmax, logsumexp, max, mean, min, softmax, sum
+from .reduce import argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, sum
 from .shape import (
     broadcast_to,
     cat,
@@ -50,7 +51,8 @@ from .shape import (
 from .window import fold_windows, pad, sliding_window
 
 __all__ = [
-    "abs", "add", "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp",
+    "abs", "add", "argmax", "argmin", "astype", "binary_cross_entropy_with_logits",
+    "broadcast_to", "cat", "clamp", "clone",
     "clip", "concatenate", "cross_entropy", "div", "einsum", "exp", "fold_windows",
     "getitem", "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "pad", "permute", "pow",
@@ -61,8 +63,8 @@ __all__ = [
 
 def _compare(fn: Any) -> Any:
     def method(self: Tensor, other: Any) -> Tensor:
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor(fn(self.data, other))  # comparisons carry no gradient
+        other = other._data if isinstance(other, Tensor) else other
+        return Tensor(fn(self._data, other))  # comparisons carry no gradient
 
     return method
 
@@ -137,6 +139,8 @@ def _larger(a: int, b: int) -> int:
 
 
 def _install() -> None:
+    """Python's operators, and the methods whose signatures follow PyTorch's rather than
+    the op function's. (``defop`` makes each op with a ``method`` name a method.)"""
     T = Tensor
     T.__add__ = add
     T.__radd__ = _reflected(add)
@@ -160,10 +164,6 @@ def _install() -> None:
     T.__eq__ = _compare(np.equal)
     T.__ne__ = _compare(np.not_equal)
     T.T = property(lambda self: transpose(self))
-    for name in ("sum", "mean", "max", "min", "exp", "log", "sqrt", "abs", "relu", "tanh",
-                 "sigmoid", "softplus", "softmax", "log_softmax", "logsumexp", "clip",
-                 "matmul", "pow", "maximum", "minimum", "broadcast_to", "leaky_relu"):
-        setattr(T, name, globals()[name])
     T.clamp = clip
     T.reshape = _t_reshape
     T.view = _t_reshape
@@ -173,6 +173,34 @@ def _install() -> None:
     T.flatten = _t_flatten
     T.unsqueeze = _t_unsqueeze
     T.squeeze = _t_squeeze
+    T.argmax = argmax
+    T.argmin = argmin
+    T.float = lambda self: astype(self, np.float32)
+    T.double = lambda self: astype(self, np.float64)
+    T.half = lambda self: astype(self, np.float16)
+    T.to = _t_to
+
+
+def _t_to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+    """``to(dtype)`` casts (differentiably); ``to("cpu")`` is the tensor itself: numpy
+    arrays live in main memory, so there is no other device."""
+    dtype = kwargs.pop("dtype", None)
+    device = kwargs.pop("device", None)
+    kwargs.pop("copy", None)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to(): unexpected keyword(s) {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, str) and device is None:
+            device = a
+        elif isinstance(a, Tensor):
+            dtype = a.dtype
+        else:
+            dtype = a
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ValueError(f"to({device!r}): cygrad runs on the CPU with numpy; there is no "
+                         f"device {device!r} (use 'cpu' or leave the device out)")
+    return self if dtype is None or np.dtype(dtype) == self.dtype else astype(self, dtype)
 
 
 _install()

@@ -68,14 +68,14 @@ def match_float(x: Any, xd: Any, y: Any, yd: Any) -> tuple[Any, Any, Any, Any]:
 def constants_as(items: Any) -> tuple:
     """Tensors for an op taking several operands (einsum, concatenate, stack): constants
     (arrays, integer tensors) take the floating dtype of the float tensors among them."""
-    floats = [t.data.dtype for t in items if isinstance(t, Tensor) and t.data.dtype.kind == "f"]
+    floats = [t._data.dtype for t in items if isinstance(t, Tensor) and t._data.dtype.kind == "f"]
     if not floats:
         return tuple(as_tensor(t) for t in items)
     dtype = np.result_type(*floats)
     out = []
     for t in items:
-        if not isinstance(t, Tensor) or t.data.dtype.kind in "iub":
-            arr = np.asarray(t.data if isinstance(t, Tensor) else t)
+        if not isinstance(t, Tensor) or t._data.dtype.kind in "iub":
+            arr = np.asarray(t._data if isinstance(t, Tensor) else t)
             t = Tensor(arr.astype(dtype) if arr.dtype.kind in "fiub" else arr)
         out.append(t)
     return tuple(out)
@@ -107,7 +107,7 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
     """Apply a broadcasting binary op; either side may be a constant."""
     ty = type(y)
     if (ty is float or ty is int) and isinstance(x, Tensor):  # tensor <op> Python number
-        xd = x.data
+        xd = x._data
         if ty is float and xd.dtype is _F64 and type(xd) is _NDARRAY:
             # numpy's ufuncs take a 0-d array of the array's dtype much faster than a
             # Python float (whose weak type must be resolved), here and again in the
@@ -118,9 +118,9 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
         return apply(op, (x, y), fwd(xd, y), like=x.grad_fn)
     like = None
     if isinstance(x, Tensor):
-        xd = x.data
+        xd = x._data
         if isinstance(y, Tensor):
-            yd = y.data
+            yd = y._data
             dtype = xd.dtype
             same = yd.dtype is dtype
             if not same:  # rare: an int/bool tensor used as a constant
@@ -139,11 +139,11 @@ def binary(op: Any, x: Any, y: Any, fwd: Any) -> Tensor:
         else:
             y = yd = const(y, xd.dtype)
     elif isinstance(y, Tensor):
-        yd = y.data
+        yd = y._data
         x = xd = const(x, yd.dtype)
     else:
         x = as_tensor(x)
-        xd = x.data
+        xd = x._data
         y = yd = const(y, xd.dtype)
     try:
         data = fwd(xd, yd)

@@ -70,16 +70,30 @@ def _pow_base_vjp(F: Any, g: Any, y: Any, a: Any, b: Any) -> Any:
 
 
 def _pow_exponent_vjp(F: Any, g: Any, y: Any, a: Any, b: Any) -> Any:
-    # d/db a^b = a^b log a (needs a > 0). A Python-number base is logged in y's dtype:
-    # np.log(2.0) is a float64 numpy scalar, which would make 2.0 ** x32's gradient float64.
+    # d/db a^b = a^b log a (a > 0). At a = 0 with b >= 0 it is 0, PyTorch's convention
+    # (pow_backward_exponent): a^b is 0 or 1 there, but the formula gives 0 * -inf = nan
+    # or 1 * -inf. Taking log(1) = 0 at exactly those places keeps the result, and its
+    # derivatives (where passes no gradient to the replaced entries), 0 as in PyTorch.
+    # A Python-number base is logged in y's dtype: np.log(2.0) is a float64 numpy
+    # scalar, which would make 2.0 ** x32's gradient float64.
+    dtype = F.raw(y).dtype
     if not hasattr(a, "dtype"):
-        return g * y * np.log(np.asarray(a, dtype=F.raw(y).dtype))
-    return g * y * F.log(a)
+        if a == 0:
+            return g * y * np.where(np.asarray(F.raw(b)) >= 0, 0, -np.inf).astype(dtype)
+        return g * y * np.log(np.asarray(a, dtype=dtype))
+    zero = (F.raw(a) == 0) & (np.asarray(F.raw(b)) >= 0)
+    if not zero.any():
+        return g * y * F.log(a)
+    if zero.shape != np.shape(F.raw(a)):  # a broadcast against a larger b: mask in y's shape
+        a = a * np.ones(np.shape(F.raw(y)), dtype)
+    return g * y * F.log(F.where(zero, np.ones((), dtype), a))
 
 
-@defop(_pow_base_vjp, _pow_exponent_vjp, sample=binary_sample("positive", "real"), label="**")
+@defop(_pow_base_vjp, _pow_exponent_vjp, sample=binary_sample("positive", "real"), label="**",
+       method="pow")
 def pow(a: Any, b: Any) -> Tensor:
-    """a ** b, broadcasting. d/da = b a^(b-1) (0 where b = 0); d/db = a^b log a (a > 0)."""
+    """a ** b, broadcasting. d/da = b a^(b-1) (0 where b = 0); d/db = a^b log a (a > 0,
+    and 0 where a = 0 and b >= 0, as in PyTorch)."""
     return binary(pow.op, a, b, operator.pow)
 
 
@@ -87,7 +101,7 @@ def pow(a: Any, b: Any) -> Tensor:
 def neg(a: Any) -> Tensor:
     """-a."""
     a = as_tensor(a)
-    return apply(neg.op, (a,), np.negative(a.data), like=a.grad_fn)
+    return apply(neg.op, (a,), np.negative(a._data), like=a.grad_fn)
 
 
 def _tie_split(F: Any, g: Any, a: Any, b: Any, pick_a: bool) -> Any:
@@ -101,7 +115,8 @@ def _tie_split(F: Any, g: Any, a: Any, b: Any, pick_a: bool) -> Any:
 
 @defop(lambda F, g, y, a, b: _tie_split(F, g, a, b, True),
        lambda F, g, y, a, b: _tie_split(F, g, a, b, False),
-       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)), saves_out=False)
+       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)), saves_out=False,
+       method="maximum")
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max(a, b). At ties each side gets half the gradient."""
     return binary(maximum.op, a, b, np.maximum)
@@ -109,7 +124,8 @@ def maximum(a: Any, b: Any) -> Tensor:
 
 @defop(lambda F, g, y, a, b: _tie_split(F, g, b, a, True),
        lambda F, g, y, a, b: _tie_split(F, g, b, a, False),
-       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)), saves_out=False)
+       sample=binary_sample(("lattice", 0.0), ("lattice", 0.25)), saves_out=False,
+       method="minimum")
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise min(a, b). At ties each side gets half the gradient."""
     return binary(minimum.op, a, b, np.minimum)
@@ -122,21 +138,21 @@ def minimum(a: Any, b: Any) -> Tensor:
 def exp(x: Any) -> Tensor:
     """e^x; derivative e^x."""
     x = as_tensor(x)
-    return apply(exp.op, (x,), np.exp(x.data), like=x.grad_fn)
+    return apply(exp.op, (x,), np.exp(x._data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g / x, sample=unary("positive"), method="log", saves_out=False)
 def log(x: Any) -> Tensor:
     """Natural log; derivative 1/x."""
     x = as_tensor(x)
-    return apply(log.op, (x,), np.log(x.data), like=x.grad_fn)
+    return apply(log.op, (x,), np.log(x._data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g / (2 * y), sample=unary("positive"), method="sqrt", saves=())
 def sqrt(x: Any) -> Tensor:
     """Square root; derivative 1/(2 sqrt x)."""
     x = as_tensor(x)
-    return apply(sqrt.op, (x,), np.sqrt(x.data), like=x.grad_fn)
+    return apply(sqrt.op, (x,), np.sqrt(x._data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g * np.sign(F.raw(x)), sample=unary(("away", 0.0)), method="abs",
@@ -144,7 +160,7 @@ def sqrt(x: Any) -> Tensor:
 def abs(x: Any) -> Tensor:  # noqa: A001 - numpy's and PyTorch's name
     """|x|; derivative sign(x), taken as 0 at x = 0."""
     x = as_tensor(x)
-    return apply(abs.op, (x,), np.abs(x.data), like=x.grad_fn)
+    return apply(abs.op, (x,), np.abs(x._data), like=x.grad_fn)
 
 
 # relu(x) > 0 exactly where x > 0, so the rule reads the output and the input can go.
@@ -154,15 +170,16 @@ def relu(x: Any) -> Tensor:
     """max(x, 0) (lecture eq. 8); derivative 1 for x > 0, else 0 (eq. 19)."""
     x = as_tensor(x)
     # a Python 0 keeps the dtype (NEP 50)
-    return apply(relu.op, (x,), np.maximum(x.data, 0), like=x.grad_fn)
+    return apply(relu.op, (x,), np.maximum(x._data, 0), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x, negative_slope=0.01: F.where(F.raw(x) > 0, g, g * negative_slope),
-       sample=unary(("away", 0.0), negative_slope=0.1), label="leaky_relu", saves_out=False)
+       sample=unary(("away", 0.0), negative_slope=0.1), label="leaky_relu", saves_out=False,
+       method="leaky_relu")
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Tensor:
     """x for x > 0, negative_slope * x otherwise; derivative 1 or negative_slope."""
     x = as_tensor(x)
-    xd = x.data
+    xd = x._data
     negative_slope = const(negative_slope, xd.dtype)  # a numpy scalar would promote float32
     param_fits("leaky_relu", "negative_slope", negative_slope, xd.shape)
     return apply(leaky_relu.op, (x,), np.where(xd > 0, xd, xd * negative_slope),
@@ -183,21 +200,21 @@ def _tanh_vjp(F: Any, g: Any, y: Any, x: Any) -> Any:
 def tanh(x: Any) -> Tensor:
     """tanh x (lecture eq. 8); derivative 1 - tanh^2 x (eq. 20)."""
     x = as_tensor(x)
-    return apply(tanh.op, (x,), np.tanh(x.data), like=x.grad_fn)
+    return apply(tanh.op, (x,), np.tanh(x._data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g * y * (1 - y), sample=unary(), method="sigmoid", saves=())
 def sigmoid(x: Any) -> Tensor:
     """1/(1 + e^-x) (lecture eq. 8), computed without overflow; derivative s(1 - s) (eq. 21)."""
     x = as_tensor(x)
-    return apply(sigmoid.op, (x,), kernels.sigmoid(x.data), like=x.grad_fn)
+    return apply(sigmoid.op, (x,), kernels.sigmoid(x._data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g * F.sigmoid(x), sample=unary(), method="softplus", saves_out=False)
 def softplus(x: Any) -> Tensor:
     """log(1 + e^x), computed without overflow; derivative sigmoid(x)."""
     x = as_tensor(x)
-    return apply(softplus.op, (x,), kernels.softplus(x.data), like=x.grad_fn)
+    return apply(softplus.op, (x,), kernels.softplus(x._data), like=x.grad_fn)
 
 
 def _clip_pass(F: Any, g: Any, x: Any, lo: Any, hi: Any) -> Any:
@@ -223,7 +240,7 @@ def clip(x: Any, min: float | None = None, max: float | None = None) -> Tensor: 
     max = None if max is None else const(max, x.dtype)  # noqa: A001
     param_fits("clip", "min", min, x.shape)
     param_fits("clip", "max", max, x.shape)
-    return apply(clip.op, (x,), np.clip(x.data, min, max), {"min": min, "max": max})
+    return apply(clip.op, (x,), np.clip(x._data, min, max), {"min": min, "max": max})
 
 
 clamp = clip  # PyTorch's name
@@ -237,7 +254,7 @@ clamp = clip  # PyTorch's name
        sample=lambda d: _where_sample(d), saves=(0,), saves_out=False)
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """a where condition holds, else b (broadcasting all three)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be boolean, got dtype {cond.dtype}; "
                         "compare first, e.g. where(x > 0, x, 0)")
@@ -246,8 +263,8 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     ref = a if isinstance(a, Tensor) else b
     a_ = a if isinstance(a, Tensor) else np.asarray(a, dtype=ref.dtype)
     b_ = b if isinstance(b, Tensor) else np.asarray(b, dtype=ref.dtype)
-    ad = a_.data if isinstance(a_, Tensor) else a_
-    bd = b_.data if isinstance(b_, Tensor) else b_
+    ad = a_._data if isinstance(a_, Tensor) else a_
+    bd = b_._data if isinstance(b_, Tensor) else b_
     try:
         data = np.where(cond, ad, bd)
     except ValueError as e:

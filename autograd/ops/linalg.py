@@ -42,7 +42,7 @@ def _matmul_grad(F: Any, g: Any, a: Any, b: Any, wrt_a: bool) -> Any:
 
 @defop(lambda F, g, y, a, b: _matmul_grad(F, g, a, b, True),
        lambda F, g, y, a, b: _matmul_grad(F, g, a, b, False),
-       sample=lambda d: _matmul_sample(d), label="@", saves_out=False)
+       sample=lambda d: _matmul_sample(d), label="@", saves_out=False, method="matmul")
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with numpy's rules: 1-d vectors, 2-d matrices, batched stacks.
 
@@ -53,8 +53,8 @@ def matmul(a: Any, b: Any) -> Tensor:
         a = const(a, b.dtype) if isinstance(b, Tensor) else as_tensor(a)
     if not isinstance(b, Tensor):
         b = const(b, a.dtype)
-    ad = a.data if isinstance(a, Tensor) else a
-    bd = b.data if isinstance(b, Tensor) else b
+    ad = a._data if isinstance(a, Tensor) else a
+    bd = b._data if isinstance(b, Tensor) else b
     try:
         data = np.matmul(ad, bd)
     except ValueError as e:
@@ -130,7 +130,7 @@ def einsum(subscripts: str, *operands: Any) -> Tensor:
             raise ValueError(f"einsum: {s!r} names {len(s)} axes but the operand has shape "
                              f"{t.shape}")
     try:
-        data = np.einsum(subscripts, *[t.data for t in ts], optimize=len(ts) > 2)
+        data = np.einsum(subscripts, *[t._data for t in ts], optimize=len(ts) > 2)
     except ValueError as e:
         raise ValueError(f"einsum: {e} (shapes {[t.shape for t in ts]}, {subscripts!r})") \
             from e
@@ -177,14 +177,14 @@ def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002
         raise ValueError(f"linear: input of shape {x.shape} does not fit a weight of shape "
                          f"{w.shape}: the input's last axis must equal in_features "
                          f"(weight.shape[1])")
-    data = x.data @ w.data.T
+    data = x._data @ w._data.T
     if bias is None:
         return apply(linear.op, (x, w), data)
     b = bias if isinstance(bias, Tensor) else Tensor(const(np.asarray(bias), data.dtype))
     if b.shape != (w.shape[0],):
         raise ValueError(f"linear: bias of shape {b.shape} must have shape ({w.shape[0]},) "
                          "(out_features)")
-    data += b.data  # data is a fresh array: adding in place saves an allocation
+    data += b._data  # data is a fresh array: adding in place saves an allocation
     return apply(linear.op, (x, w, b), data)
 
 

@@ -103,10 +103,16 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
     z = as_tensor(logits)
     if z.ndim not in (1, 2):
         raise ValueError(f"cross_entropy: logits must have shape (N, C) or (C,), got {z.shape}")
-    tgt = target if isinstance(target, Tensor) else np.asarray(target)
-    td = tgt.data if isinstance(tgt, Tensor) else tgt
-    probs, lse = kernels.softmax_and_logsumexp(z.data)
     n_classes = z.shape[-1]
+    if n_classes == 0:
+        raise ValueError(f"cross_entropy: logits of shape {z.shape} have no classes")
+    tgt = target if isinstance(target, Tensor) else np.asarray(target)
+    td = tgt._data if isinstance(tgt, Tensor) else tgt
+    if td.dtype.kind == "f" and td.shape == z.shape[:-1] and td.shape != z.shape:
+        raise TypeError(f"cross_entropy: float targets of shape {td.shape} look like class "
+                        "labels; labels must be integers (target.astype(int)), float targets "
+                        f"are class probabilities of the logits' shape {z.shape}")
+    probs, lse = kernels.softmax_and_logsumexp(z._data)
     rows = None
     if td.dtype.kind in "iu":
         if td.shape != z.shape[:-1]:
@@ -116,7 +122,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
             if td.size and td.min() < 0:  # indexing would wrap these around silently
                 raise IndexError
             rows = None if z.ndim == 1 else np.arange(len(td))
-            picked = z.data[td] if rows is None else z.data[rows, td]
+            picked = z._data[td] if rows is None else z._data[rows, td]
         except IndexError:  # a label below 0 or at least n_classes
             raise ValueError(f"cross_entropy: labels must lie in [0, {n_classes}) for "
                              f"{n_classes} classes, got values in [{td.min()}, {td.max()}]"
@@ -127,7 +133,7 @@ def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
         if td.shape != z.shape:
             raise ValueError(f"cross_entropy: class probabilities of shape {td.shape} must "
                              f"match logits of shape {z.shape}")
-        per_item = lse * td.sum(axis=-1) - np.sum(td * z.data, axis=-1)
+        per_item = lse * td.sum(axis=-1) - np.sum(td * z._data, axis=-1)
         target_in = tgt if isinstance(tgt, Tensor) else const(td, z.dtype)
     else:
         raise TypeError(f"cross_entropy: target must be integer labels or float probabilities, "
@@ -161,11 +167,11 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any,
     """
     z = as_tensor(logits)
     t = target if isinstance(target, Tensor) else const(np.asarray(target), z.dtype)
-    td = t.data if isinstance(t, Tensor) else t
+    td = t._data if isinstance(t, Tensor) else t
     if td.shape != z.shape:
         raise ValueError(f"binary_cross_entropy_with_logits: target shape {td.shape} must "
                          f"match logits shape {z.shape}")
-    per_item = kernels.softplus(z.data) - z.data * td
+    per_item = kernels.softplus(z._data) - z._data * td
     return apply(binary_cross_entropy_with_logits.op, (z, t),
                  _reduce("binary_cross_entropy_with_logits", per_item, reduction),
                  {"reduction": reduction})
@@ -183,11 +189,11 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noq
     """Mean squared error, (1/n) sum (x - y)^2 (lecture eq. 9 up to the factor 1/2)."""
     a = as_tensor(input)
     b = target if isinstance(target, Tensor) else const(np.asarray(target), a.dtype)
-    bd = b.data if isinstance(b, Tensor) else b
+    bd = b._data if isinstance(b, Tensor) else b
     if bd.shape != a.shape:
         raise ValueError(f"mse_loss: input shape {a.shape} and target shape {bd.shape} must "
                          "match (broadcasting here usually hides a bug); reshape one of them")
-    diff = a.data - bd
+    diff = a._data - bd
     return apply(mse_loss.op, (a, b), _reduce("mse_loss", diff * diff, reduction),
                  {"reduction": reduction})
 

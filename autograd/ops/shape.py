@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import kernels
 from ..registry import defop
-from ..tensor import Tensor, apply
+from ..tensor import Tensor, apply, view_of
 from ._common import as_tensor, constants_as
 
 
@@ -31,7 +31,7 @@ def reshape(x: Any, shape: Sequence[int]) -> Tensor:
     except ValueError as e:
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                          f"({x.size} elements) into {shape}") from e
-    return apply(reshape.op, (x,), data, {"shape": shape})
+    return view_of(apply(reshape.op, (x,), data, {"shape": shape}), x)
 
 
 def _reshape_sample(d: Any) -> tuple[tuple, dict]:
@@ -57,7 +57,7 @@ def transpose(x: Any, axes: Sequence[int] | None = None) -> Tensor:
         if sorted(axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
                              f"{x.ndim} axes of a tensor of shape {x.shape}")
-    return apply(transpose.op, (x,), np.transpose(x.data, axes), {"axes": axes})
+    return view_of(apply(transpose.op, (x,), np.transpose(x.data, axes), {"axes": axes}), x)
 
 
 def _transpose_sample(d: Any) -> tuple[tuple, dict]:
@@ -81,7 +81,7 @@ def broadcast_to(x: Any, shape: Sequence[int]) -> Tensor:
         data = np.broadcast_to(x.data, shape)
     except ValueError as e:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from e
-    return apply(broadcast_to.op, (x,), data, {"shape": shape})
+    return view_of(apply(broadcast_to.op, (x,), data, {"shape": shape}), x)
 
 
 def _broadcast_sample(d: Any) -> tuple[tuple, dict]:
@@ -115,7 +115,7 @@ def getitem(x: Any, index: Any) -> Tensor:
         raise IndexError(f"getitem: {e} (tensor of shape {x.shape})") from e
     if not isinstance(data, np.ndarray):
         data = np.asarray(data)
-    return apply(getitem.op, (x,), data, {"index": index})
+    return view_of(apply(getitem.op, (x,), data, {"index": index}), x)
 
 
 def _index_sample(d: Any) -> tuple[tuple, dict]:
@@ -140,29 +140,45 @@ def _scatter_sample(d: Any) -> tuple[tuple, dict]:
     return (d.array(picked),), {"index": index, "shape": shape}
 
 
-def _split_grad(F: Any, g: Any, i: int, sizes: Sequence[int], axis: int) -> Any:
-    start = int(np.sum(sizes[:i]))
-    sl = [slice(None)] * len(g.shape)
-    sl[axis] = slice(start, start + sizes[i])
-    return F.getitem(g, tuple(sl))
-
-
 class _Variadic:
-    """A rule list that answers for any input position (concatenate and stack take n inputs)."""
+    """A rule list that answers for any input position (concatenate and stack take n
+    inputs). The engine asks for each input's gradient in turn, handing the rule all n
+    inputs each time; ``offsets`` keeps the running positions along the joined axis for
+    the gradient in hand, so each of those n calls costs O(1) here, not O(n)."""
 
     def __init__(self, rule: Any) -> None:
         self.rule = rule
+        self._cache: tuple[Any, list[int]] | None = None  # (gradient, offsets)
 
     def __getitem__(self, i: int) -> Any:
-        return lambda F, g, y, *xs, **kw: self.rule(F, g, i, *xs, **kw)
+        return lambda F, g, y, *xs, **kw: self.rule(self, F, g, i, xs, **kw)
+
+    def offsets(self, g: Any, xs: tuple, ax: int) -> list[int]:
+        cache = self._cache
+        if cache is not None and cache[0] is g:  # the same node's gradient: reuse
+            return cache[1]
+        starts, total = [], 0
+        for x in xs:
+            starts.append(total)
+            total += x.shape[ax]
+        self._cache = (g, starts)
+        return starts
+
+    def done(self, i: int, xs: tuple) -> None:
+        if i == len(xs) - 1:
+            self._cache = None  # holds the gradient alive otherwise
 
 
-def _concat_rule(F: Any, g: Any, i: int, *xs: Any, axis: int = 0) -> Any:
+def _concat_rule(table: _Variadic, F: Any, g: Any, i: int, xs: tuple, axis: int = 0) -> Any:
     ax = axis % len(g.shape)
-    return _split_grad(F, g, i, [x.shape[ax] for x in xs], ax)
+    start = table.offsets(g, xs, ax)[i]
+    table.done(i, xs)
+    sl = [slice(None)] * len(g.shape)
+    sl[ax] = slice(start, start + xs[i].shape[ax])
+    return F.getitem(g, tuple(sl))
 
 
-def _stack_rule(F: Any, g: Any, i: int, *xs: Any, axis: int = 0) -> Any:
+def _stack_rule(table: _Variadic, F: Any, g: Any, i: int, xs: tuple, axis: int = 0) -> Any:
     ax = axis % len(g.shape)
     sl = [slice(None)] * len(g.shape)
     sl[ax] = i
@@ -193,6 +209,13 @@ def _sequence(name: str, tensors: Sequence[Any]) -> tuple:
     return constants_as(tensors)  # array items take the tensors' float dtype
 
 
+# The engine hands a rule all of a node's inputs for each input's gradient, so one node
+# joining n tensors costs O(n) per input, O(n^2) in all. Joins of more tensors become a
+# tree of nodes of at most _FAN_IN inputs each (linear in all; the arrays are views of
+# the one joined result, so nothing is copied twice).
+_FAN_IN = 256
+
+
 def _join(op: Any, join: Any, tensors: Sequence[Any], axis: int, must: str) -> Tensor:
     ts = _sequence(op.name, tensors)
     try:
@@ -200,7 +223,24 @@ def _join(op: Any, join: Any, tensors: Sequence[Any], axis: int, must: str) -> T
     except (ValueError, np.exceptions.AxisError) as e:
         raise ValueError(f"{op.name}: shapes {[t.shape for t in ts]} cannot be joined along "
                          f"axis {axis}: {must}") from e
-    return apply(op, ts, data, {"axis": axis})
+    except TypeError as e:
+        raise TypeError(f"{op.name}: axis must be an integer, got {type(axis).__name__} "
+                        f"{axis!r}") from e
+    if len(ts) <= _FAN_IN:
+        return apply(op, ts, data, {"axis": axis})
+    ax = axis % data.ndim
+    stacked = op is stack.op
+    while len(ts) > _FAN_IN:
+        parts, start = [], 0
+        for j in range(0, len(ts), _FAN_IN):
+            chunk = ts[j:j + _FAN_IN]
+            width = len(chunk) if stacked else sum(t.shape[ax] for t in chunk)
+            sl = [slice(None)] * data.ndim
+            sl[ax] = slice(start, start + width)
+            parts.append(apply(op, chunk, data[tuple(sl)], {"axis": axis if stacked else ax}))
+            start += width
+        ts, op, stacked = tuple(parts), concatenate.op, False  # the parts join along ax
+    return apply(op, ts, data, {"axis": ax})
 
 
 @defop(sample=_seq_sample(False), tags=("variadic",), saves=(), saves_out=False)

@@ -19,7 +19,11 @@ self-contained HTML page with a slider.
     >>> viz.draw(y, params={"w": w}).save("neuron.svg")     # doctest: +SKIP
     >>> viz.backprop_frames(y).save("frames/")              # doctest: +SKIP
 
-graphviz is imported only when a picture is made: ``import autograd`` does not need it.
+Importing ``autograd.viz`` subscribes it to the engine (``autograd.graph``): from then on
+it keeps what pictures show after backward released the graph (small values and
+gradients, layer scopes, the skeleton). Import it before building the graph you want to
+draw. graphviz is imported only when a picture is made: ``import autograd`` does not
+need it.
 Without the ``dot`` program the DOT source is still returned (``.source``); saving
 raises ``GraphvizNotFoundError`` saying how to install it.
 """
@@ -30,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..tensor import Tensor
+from . import _record  # noqa: F401 - subscribes to the engine: what pictures keep
 from ._files import INSTALL_HINT, GraphvizNotFoundError
 
 if TYPE_CHECKING:
@@ -82,8 +87,9 @@ def draw(tensor: Tensor | Sequence[Tensor], *, params: Mapping[str, Tensor] | No
     from the output are merged into one box; the title says what was collapsed.
 
     Values are shown in full up to ``max_values`` elements (else min/mean/max). Gradients
-    appear after backward: leaves' ``.grad``, and for intermediate results what the engine
-    keeps (``grad_summary``, arrays of <= 64 values). Op ellipses carry the backward step
+    appear after backward: leaves' ``.grad``, and for intermediate results what the
+    pictures kept while watching the engine (arrays of <= 64 values; import ``autograd.viz``
+    before building the graph). Op ellipses carry the backward step
     (1 = first). ``derivatives`` (default: on for graphs of scalars while the forward values
     are alive) writes the local derivative on each edge, the factor the chain rule multiplies
     in (lecture eqs. 17-18). ``show_shape`` defaults to hiding shape/dtype when every tensor is
@@ -121,13 +127,13 @@ def _title(graph: Any) -> str:
 def backprop_frames(loss: Tensor, gradient: Any = None, **draw_kwargs: Any) -> Frames:
     """The backward pass of ``loss`` as pictures, one per step (one per op).
 
-    Runs the derivative rules step by step with numpy in the engine's order (reversed
-    ``autograd.topological_order``), on the live graph: it neither frees the graph nor
-    touches any ``.grad``. Frame k highlights the op processed in step k, the edges that
-    carried gradient, and shows every gradient accumulated so far (final in red, partial
-    in orange, not yet computed as a grey bar). ``gradient`` seeds a non-scalar ``loss``
-    as in ``backward``. Other keyword arguments go to ``draw``. Returns ``Frames``: save
-    with ``.save(directory)`` (numbered SVG or PNG + an HTML page with a slider).
+    Runs the engine's own backward walk on the live graph, watching each step: it neither
+    frees the graph nor touches any ``.grad``. Frame k highlights the op processed in step
+    k, the edges that carried gradient, and shows every gradient accumulated so far (final
+    in red, partial in orange, not yet computed as a grey bar). ``gradient`` seeds a
+    non-scalar ``loss`` as in ``backward``. Other keyword arguments go to ``draw``. Returns
+    ``Frames``: save with ``.save(directory)`` (numbered SVG or PNG + an HTML page with a
+    slider).
     """
     from ._frames import make_frames
 

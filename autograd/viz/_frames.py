@@ -1,10 +1,9 @@
 """The backward pass as a sequence of pictures, and the HTML page that steps through them.
 
-The pass is replayed here, not run by the engine: the engine's loop frees the graph and
-exposes no intermediate states. The replay walks the same order (reversed
-``topological_order``) and evaluates the same registered derivative rules with numpy, so
-the last frame's leaf gradients are exactly what ``backward()`` would accumulate. It
-writes nothing to the user's tensors, their ``.grad`` or the graph's Nodes.
+The pass is the engine's own: its walk runs on the live graph (keeping it) with an
+observer that records every step, the gradient each node received and what it sent to
+each input, so the frames show exactly what ``backward()`` computes, in its order. The
+gradients are returned to the replay, never written to the user's tensors or ``.grad``.
 """
 
 from __future__ import annotations
@@ -16,13 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import topological_order
+from .. import engine
 from ..io import atomic_write as write_atomic
 from ..tensor import Node, Tensor
 from . import _collapse, _widget
 from . import _format as fmt
 from ._dot import FrameState, GraphPicture, make_style, render
-from ._graph import Graph, add_local_derivatives, build, local_derivative, named_tensors
+from ._graph import Graph, add_local_derivatives, build, named_tensors
 
 _FREED = ("backprop_frames(): the graph of this tensor was already freed by backward(); "
           "build it again (run the forward pass) or call backward(retain_graph=True) first")
@@ -51,24 +50,23 @@ def replay(loss: Tensor, seed: np.ndarray, graph: Graph) -> list[FrameState]:
                 if v.role == "tensor" and v.node is None}
     labels = {v.key: v.label for v in graph.vertices if v.role == "op"}
     consumers = Counter(e.src.key for e in graph.edges if e.dst.role == "op")
-    steps = list(reversed(topological_order([loss])))
-    grads: dict[str, np.ndarray] = {out_key[id(loss.grad_fn)]: seed}
+    steps: list[tuple[Node, np.ndarray, list]] = []
+
+    def watch(run: int, step: int, node: Node, g: Any, sent: list) -> None:
+        steps.append((node, np.array(g), [(t, np.array(gi)) for t, gi in sent]))
+
+    engine._run([loss], [seed], retain_graph=True, create_graph=False, observers=[watch])
+    grads: dict[str, np.ndarray] = {}
     complete: set[str] = set()
     done: set[str] = set()
     states = []
-    for k, node in enumerate(steps):
+    for k, (node, g, sent) in enumerate(steps):
         here, out = op_key[id(node)], out_key[id(node)]
-        g = grads[out]
+        grads[out] = g
         complete.add(out)  # every consumer of this output ran in an earlier step
         active = {(here, out)}
-        for i, x in enumerate(node.inputs):
-            if isinstance(x, Node):  # an input whose value the op does not keep
-                src = out_key[id(x)]
-            elif isinstance(x, Tensor) and x.requires_grad:
-                src = out_key[id(x.grad_fn)] if x.grad_fn is not None else leaf_key[id(x)]
-            else:
-                continue
-            gi = local_derivative(node, g, i)
+        for target, gi in sent:
+            src = out_key[id(target)] if type(target) is Node else leaf_key[id(target)]
             grads[src] = gi if src not in grads else grads[src] + gi
             active.add((src, here))
             consumers[src] -= 1

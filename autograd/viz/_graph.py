@@ -3,10 +3,10 @@
 No graphviz here; ``_dot`` turns a ``Graph`` into DOT. The walk works on both states of a
 graph: *alive* (``node.inputs`` holds what the rules read: input tensors, or the producing
 Node in place of an input whose value they don't need, so local derivatives can be
-evaluated; small intermediates' values come from ``node.value_summary``) and *freed* by a
-backward pass (``node.parents`` holds the skeleton, and
-``node.shape``/``dtype``/``grad_summary``/``order`` what the engine kept). It uses an
-explicit stack, never recursion, so a long chain draws.
+evaluated) and *freed* by a backward pass (then the skeleton, and the small values and
+gradients, come from what ``_record`` kept while watching the engine; ``node.shape`` and
+``dtype`` stay on the node). It uses an explicit stack, never recursion, so a long chain
+draws.
 
 Every op application becomes two vertices, micrograd-style: an op vertex (ellipse) and
 the tensor it produced (record), so the value and gradient of every intermediate result
@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import topological_order
+from ..engine import input_grads, topological_order
 from ..tensor import Node, Tensor
+from ._record import Record, record_of
 
 # Tensor kinds, in legend order.
 PARAMETER, LEAF, INPUT, OUTPUT, INTERMEDIATE = (
@@ -162,9 +163,10 @@ class _Builder:
         """The op vertex of ``node`` and the vertex of its output (created together)."""
         v = self.out_of.get(id(node))
         if v is None:
-            op = self._add("op", role="op", label=node.op.label, node=node, scope=node.scope)
+            scope = _record(node).scope
+            op = self._add("op", role="op", label=node.op.label, node=node, scope=scope)
             self.op_of[id(node)] = op
-            v = self._add("t", role="tensor", kind=INTERMEDIATE, node=node, scope=node.scope)
+            v = self._add("t", role="tensor", kind=INTERMEDIATE, node=node, scope=scope)
             self.out_of[id(node)] = v
             self.edges.append(Edge(op, v))
         return v
@@ -174,15 +176,17 @@ class _Builder:
         known (alive graph, the root, or named by the user), else from the freed node."""
         for key, v in self.out_of.items():
             node = v.node
+            rec = _record(node)
             t = self.by_node.get(key)
+            if t is None:
+                t = rec.tensor
             if t is not None:
                 v.tensor, v.value, v.shape, v.dtype = t, t.data, t.shape, t.dtype
                 v.name = self.names.get(id(t), t.name)
             else:
-                v.shape, v.dtype, v.value = node.shape, node.dtype, node.value_summary
-                v.name = v.name or node.name
-            v.grad = node.grad_summary
-            if v.grad is None and node.order is not None:
+                v.shape, v.dtype, v.value = node.shape, node.dtype, rec.value
+            v.grad = rec.grad
+            if v.grad is None and rec.step is not None:
                 v.grad_note = "not kept (> 64 values)"
 
     def walk(self, roots: list[Tensor]) -> list[Vertex]:
@@ -203,7 +207,7 @@ class _Builder:
             done.add(id(node))
             op = self.op_of[id(node)]
             alive = node.inputs is not None
-            for i, x in enumerate(node.inputs if alive else node.parents or ()):
+            for i, x in enumerate(node.inputs if alive else _record(node).parents or ()):
                 if isinstance(x, Tensor) and x.grad_fn is not None:
                     self.by_node[id(x.grad_fn)] = x
                     x = x.grad_fn
@@ -214,7 +218,7 @@ class _Builder:
                     src = self.leaf(x)
                 else:
                     src = self._add("const", role="constant", value=np.asarray(x),
-                                    shape=np.shape(x), scope=node.scope)
+                                    shape=np.shape(x), scope=_record(node).scope)
                 self.edges.append(Edge(src, op, i if alive else None))
         self.fill_outputs()
         for v in root_vs:
@@ -246,16 +250,15 @@ def producer_edges(graph: Graph) -> list[tuple[Vertex, Vertex]]:
 
 
 def _number_steps(graph: Graph, roots: list[Tensor]) -> None:
-    """Backward step of each op: the engine's ``node.order`` if the last backward pass
-    covered this whole graph consistently, else the order ``backward()`` will use
-    (reversed ``topological_order``) while the graph is alive."""
+    """Backward step of each op: the step the engine ran it in, if one backward pass
+    covered this whole graph, else the order ``backward()`` will use (reversed
+    ``topological_order``) while the graph is alive."""
     ops = graph.ops()
     if not ops:
         return
-    actual = {v.key: v.node.order for v in ops}
-    pairs = producer_edges(graph)
-    if all(o is not None for o in actual.values()) and all(
-            actual[c.key] < actual[p.key] for p, c in pairs):
+    recs = [_record(v.node) for v in ops]
+    actual = {v.key: r.step for v, r in zip(ops, recs)}
+    if len({r.run for r in recs}) == 1 and recs[0].run is not None:
         chosen, graph.order_kind = actual, "actual"
     elif all(v.node.inputs is not None for v in ops):
         planned = {id(n): k for k, n in
@@ -291,20 +294,22 @@ def _place_leaves(graph: Graph) -> None:
             v.scope = next(iter(used_in))
 
 
-def local_derivative(node: Node, g: np.ndarray, i: int) -> np.ndarray:
-    """The op's derivative rule for input ``i`` evaluated with numpy on the saved inputs:
-    the gradient this input receives when the output's gradient is ``g``. With ``g = 1``
-    on a scalar op it is the local derivative d out / d input, the factor the chain rule
-    (seed eqs. 17-18) multiplies in, e.g. 1 - tanh^2 for tanh (eq. 20)."""
-    from ..backend import numpy_backend
+def _record(node: Node) -> Record:
+    return record_of(node) or _NO_RECORD
 
-    args = [x.data if isinstance(x, Tensor) else x for x in node.inputs]
-    rule = node.op.vjps[i]
+
+_NO_RECORD = Record()
+
+
+def local_derivatives(node: Node, g: np.ndarray) -> dict[int, np.ndarray]:
+    """The gradient each input of ``node`` receives when its output's gradient is ``g``,
+    by input index: the engine's own step (``engine.input_grads``). With ``g = 1`` on a
+    scalar op it is the local derivative d out / d input, the factor the chain rule
+    (lecture eqs. 17-18) multiplies in, e.g. 1 - tanh^2 for tanh (eq. 20)."""
     with np.errstate(all="ignore"):
-        gi = rule(numpy_backend, g, node.out, *args, **(node.params or {}))
-    x = node.inputs[i]  # a Tensor, the Node kept in its place, or a constant
-    shape = x.shape if isinstance(x, (Tensor, Node)) else np.shape(x)
-    return np.asarray(gi if np.shape(gi) == shape else numpy_backend.unbroadcast(gi, shape))
+        sent = input_grads(node, g, every=True)
+    every = [i for i in range(len(node.inputs)) if node.op.vjps[i] is not None]
+    return {i: np.asarray(gi) for i, (_, gi) in zip(every, sent)}
 
 
 def add_local_derivatives(graph: Graph, derivatives: bool | None) -> None:
@@ -313,12 +318,16 @@ def add_local_derivatives(graph: Graph, derivatives: bool | None) -> None:
     if not (derivatives or (derivatives is None and graph.scalar)):
         return
     out_of = {e.src.key: e.dst for e in graph.edges if e.src.role == "op"}
+    found: dict[str, dict[int, np.ndarray]] = {}
     for e in graph.edges:
         node = e.dst.node
-        if e.dst.role != "op" or e.index is None or node.op.vjps[e.index] is None:
+        if e.dst.role != "op" or e.index is None or node.inputs is None:
             continue
         out = out_of[e.dst.key]
         if out.value is None or out.size != 1 or e.src.size != 1:
             continue
-        d = local_derivative(node, np.ones_like(out.value), e.index)
-        e.derivative = float(d.reshape(()))
+        if e.dst.key not in found:
+            found[e.dst.key] = local_derivatives(node, np.ones_like(out.value))
+        d = found[e.dst.key].get(e.index)
+        if d is not None:
+            e.derivative = float(d.reshape(()))

@@ -11,6 +11,7 @@ from hypothesis import given
 
 import autograd as ag
 from autograd.testing import arrays, shapes
+from autograd.viz._record import record_of
 
 
 def test_gradients_accumulate_across_backward_calls():
@@ -262,11 +263,12 @@ def test_an_op_with_one_differentiable_input_matches_the_general_path(name, side
         return x, y
 
     x, y = run(c)
-    assert y.grad_fn.only == side
+    assert y.grad_fn.needs == side
     x_ref, _ = run(ag.tensor(cv, requires_grad=True))  # both inputs need a gradient
     assert x.grad.shape == xv.shape
     np.testing.assert_allclose(x.grad.data, x_ref.grad.data, rtol=1e-12)
-    drawn = [p for p in y.grad_fn.parents if isinstance(p, ag.Tensor) and not p.requires_grad]
+    drawn = [p for p in record_of(y.grad_fn).parents
+             if isinstance(p, ag.Tensor) and not p.requires_grad]
     assert drawn == ([c] if isinstance(c, ag.Tensor) else [])
 
 
@@ -313,11 +315,13 @@ def test_a_rule_missing_for_an_input_that_needs_a_gradient_is_an_error():
             y.sum().backward()
 
 
-def test_nodes_read_none_for_what_backward_fills_in_later():
+def test_nodes_keep_nothing_for_pictures():
+    # the engine stores nothing only a picture reads: autograd.viz records that itself
     x = ag.tensor([1.0, 2.0], requires_grad=True)
     node = (x * 2.0).grad_fn
-    assert (node.order, node.grad_summary, node.parents, node.origin, node.name) == (
-        None, None, None, None, None)
+    for field in ("order", "grad_summary", "value_summary", "parents", "name", "scope"):
+        assert not hasattr(node, field)
+    assert node.origin is None  # only set under detect_anomaly
 
 
 def test_float_constants_keep_the_sign_of_zero_and_nan():
@@ -370,16 +374,16 @@ def test_a_value_waits_for_all_its_consumers_before_its_backward():
     np.testing.assert_allclose(x.grad.data, (np.exp(tv) + 3.0) * (1 - tv ** 2), rtol=1e-12)
 
 
-def test_backward_keeps_small_gradients_for_pictures_and_drops_large_ones():
-    from autograd.tensor import SUMMARY_SIZE
+def test_pictures_keep_small_gradients_and_drop_large_ones():
+    from autograd.viz._record import SUMMARY_SIZE
 
     small = ag.tensor(np.ones(SUMMARY_SIZE), requires_grad=True)
     large = ag.tensor(np.ones(SUMMARY_SIZE + 1), requires_grad=True)
     ys = (small * 2.0, large * 2.0)
     for y in ys:
         (y * 3.0).sum().backward()
-    np.testing.assert_array_equal(ys[0].grad_fn.grad_summary, np.full(SUMMARY_SIZE, 3.0))
-    assert ys[1].grad_fn.grad_summary is None
+    np.testing.assert_array_equal(record_of(ys[0].grad_fn).grad, np.full(SUMMARY_SIZE, 3.0))
+    assert record_of(ys[1].grad_fn).grad is None
 
 
 def test_binary_ops_whose_inputs_both_need_a_gradient():
@@ -403,16 +407,18 @@ def test_binary_ops_whose_inputs_both_need_a_gradient():
         y.sum().backward()
         np.testing.assert_allclose(x.grad.data, expected, rtol=1e-12, err_msg=name)
     # the skeleton kept for pictures, in input order: the leaf itself, the node of tanh
-    assert y.grad_fn.op.name == "div" and y.grad_fn.parents[0] is t.grad_fn
+    assert y.grad_fn.op.name == "div" and record_of(y.grad_fn).parents[0] is t.grad_fn
     x.grad = None
     y = x * ag.tanh(x)
     y.sum().backward()
-    assert y.grad_fn.parents[0] is x and y.grad_fn.parents[1].op.name == "tanh"
+    parents = record_of(y.grad_fn).parents
+    assert parents[0] is x and parents[1].op.name == "tanh"
 
 
-@pytest.mark.parametrize("x0, p0, bad", [(0.0, 0.5, 0), (0.0, 2.0, 1)])
+@pytest.mark.parametrize("x0, p0, bad", [(0.0, 0.5, 0), (-2.0, 2.0, 1)])
 def test_detect_anomaly_names_the_input_of_a_binary_op_in_backward(x0, p0, bad):
-    # 0 ** 0.5: d/dx = 0.5 / sqrt(0) is infinite; 0 ** 2: d/dx = 0 but d/dp = 0 log 0 is nan
+    # 0 ** 0.5: d/dx = 0.5 / sqrt(0) is infinite; (-2) ** 2: d/dx = -4 but d/dp = 4 log(-2)
+    # is nan (0 ** 2 no longer serves: d/dp is 0 there, PyTorch's convention)
     x = ag.tensor([x0], requires_grad=True)
     p = ag.tensor([p0], requires_grad=True)
     with ag.detect_anomaly():
@@ -420,3 +426,70 @@ def test_detect_anomaly_names_the_input_of_a_binary_op_in_backward(x0, p0, bad):
         with pytest.raises(FloatingPointError, match=f"backward of op 'pow'.*input {bad}"), \
                 np.errstate(divide="ignore", invalid="ignore"):
             y.backward()
+
+
+# -- the one backward step checks every gradient's shape -----------------------------------
+
+
+def _opaque(n_inputs, wrong_input, wrong_shape):
+    from autograd.registry import OpDef
+
+    def rule(i):
+        if i == wrong_input:
+            return lambda F, g, y, *xs: F.sum(g) * F.raw(np.ones(wrong_shape))
+        return lambda F, g, y, *xs: g
+
+    return OpDef("opaque_shape", lambda *a: a[0], tuple(rule(i) for i in range(n_inputs)))
+
+
+@pytest.mark.parametrize("n_inputs, wrong", [(1, 0), (2, 1), (2, 0), (3, 2)])
+@pytest.mark.parametrize("create_graph", [False, True])
+@pytest.mark.parametrize("made_by_an_op", [False, True])
+def test_a_rule_returning_a_wrong_shape_is_an_error_naming_the_op_and_input(
+        n_inputs, wrong, create_graph, made_by_an_op):
+    # one input needing a gradient, two, and the general case; leaves and intermediates
+    from autograd.tensor import apply
+
+    xs = [ag.tensor(np.linspace(0.1, 0.3, 3) + i, requires_grad=True) for i in range(n_inputs)]
+    ins = tuple(x * 1.0 if made_by_an_op else x for x in xs)
+    y = apply(_opaque(n_inputs, wrong, (7,)), ins, ins[0].data * 2)
+    with pytest.raises(RuntimeError, match=rf"opaque_shape: the derivative rule of input "
+                                           rf"{wrong} returned a gradient of shape \(7,\), but "
+                                           rf"the input has shape \(3,\)"):
+        ag.grad(y.sum(), xs, create_graph=create_graph)
+
+
+def test_a_rule_may_return_a_broadcast_shape_and_the_engine_sums_it_back():
+    from autograd.tensor import apply
+
+    x = ag.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = apply(_opaque(1, 0, (4, 3)), (x,), x.data * 2)
+    (g,) = ag.grad(y.sum(), x)
+    np.testing.assert_array_equal(g.data, np.full(3, 3.0 * 4))
+
+
+# -- grad() walks only what leads to its inputs ---------------------------------------------
+
+
+def test_grad_walks_only_the_nodes_on_a_path_to_its_inputs():
+    x = ag.tensor([0.3, 0.5], requires_grad=True)
+    y = ag.tensor([0.2, -0.1], requires_grad=True)
+    a = ag.tanh(x)
+    b = ag.exp(y) * 2.0
+    out = (a * b).sum()
+    ran = []
+    with ag.graph.observe_steps(lambda run, step, node, g, sent: ran.append(node.op.name)):
+        (gx,) = ag.grad(out, x, retain_graph=True)
+    assert ran == ["sum", "mul", "tanh"]
+    np.testing.assert_allclose(gx.data, (1 - np.tanh(x.data) ** 2) * 2 * np.exp(y.data))
+    assert y.grad is None  # grad() returns, it stores nothing
+    ran.clear()
+    with ag.graph.observe_steps(lambda run, step, node, g, sent: ran.append(node.op.name)):
+        ga, gy = ag.grad(out, [a, y])
+    assert sorted(ran) == ["exp", "mul", "mul", "sum"]  # stops at a, goes on to y
+    np.testing.assert_allclose(ga.data, b.data)
+    np.testing.assert_allclose(gy.data, a.data * 2 * np.exp(y.data))
+    branch = ag.exp(y) * 2.0
+    out = (ag.tanh(x) * branch).sum()
+    ag.grad(out, x)  # frees what it walked, and only that
+    assert out.grad_fn.inputs is None and branch.grad_fn.inputs is not None

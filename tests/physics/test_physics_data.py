@@ -175,12 +175,12 @@ def test_text_list_from_gzip_file(tmp_path):
     "broken, message",
     [
         (SAMPLE.replace("NumPol : 2", "NumPoly : 2"), r"line 3: expected 'NumPol"),
-        (SAMPLE.replace(" 4  3  2\n", " 4  3  2  1\n"), r"line 10: expected 2 degrees"),
+        (SAMPLE.replace(" 4  3  2\n", " 4  3  2  1\n"), r"line 10: expected 3 integers like"),
         (SAMPLE.replace(" 1  0  2\n", " 2  0  2\n"), r"line 9: dimension 2"),
         (SAMPLE.replace("C2     : {24,48}", "C2     : {24,x}"), r"line 7: C2"),
         (SAMPLE.replace("C2     : {24,48}", "C2     : {24}"), "C2 has 1 entries"),
         (SAMPLE.rsplit("{5}", 1)[0], "ends after 0 of 1 matrix rows"),
-        (SAMPLE.replace("Eta    : -108", "Eta    : many"), "must be integers"),
+        (SAMPLE.replace("Eta    : -108", "Eta    : many"), "line 4: Eta must be an integer"),
     ],
 )
 def test_malformed_text_names_the_line(broken, message):
