@@ -104,7 +104,8 @@ class FrameState:
     """What one frame of ``backprop_frames`` adds to the static picture.
 
     ``grads``: vertex key -> gradient accumulated so far; ``complete``: keys whose gradient
-    is final; ``done``: op keys already processed; ``current``: the op of this step;
+    is final; ``done``: op keys already processed; ``current``: the op of this step (None
+    in step 0, before any);
     ``active``: (src, dst) edges that carried gradient in this step; ``pad``: key ->
     (lines, columns) every frame reserves for the gradient text, so the layout does not
     move between frames.
@@ -114,7 +115,7 @@ class FrameState:
     grads: dict[str, np.ndarray]
     complete: set[str]
     done: set[str]
-    current: str
+    current: str | None
     active: set[tuple[str, str]]
     pad: dict[str, tuple[int, int]] = field(default_factory=dict)
     caption: str = ""

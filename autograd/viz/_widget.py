@@ -52,7 +52,8 @@ def _script_data(svg: str) -> str:
 
 
 def fragment(svgs: Sequence[str], captions: Sequence[str], title: str) -> str:
-    """The widget as an HTML fragment (for a notebook's output or inside a page)."""
+    """The widget as an HTML fragment (for a notebook's output or inside a page); frame
+    ``k`` is backward step ``k``, frame 0 the state before the first."""
     uid = "cygrad-frames-" + uuid.uuid4().hex[:12]
     n = len(svgs)
     still = base64.b64encode(svgs[0].encode("utf-8")).decode("ascii")
@@ -67,10 +68,10 @@ def fragment(svgs: Sequence[str], captions: Sequence[str], title: str) -> str:
         'aria-label="backward step" disabled>',
         '<button type="button" class="cg-next" title="next step (right arrow)" '
         'disabled>&#9654;</button>',
-        f'<span class="cg-counter">frame 1 of {n}</span>',
+        f'<span class="cg-counter">step 0 of {n - 1}</span>',
         f'<div class="cg-caption">{html.escape(captions[0])}</div>',
         "</div>",
-        f'<p class="cg-note">Showing frame 1 of {n}: scripts are off here (an untrusted '
+        f'<p class="cg-note">Showing step 0 of {n - 1}: scripts are off here (an untrusted '
         "notebook or a notebook viewer). Trust the notebook (Jupyter: File &gt; Trust "
         "Notebook) and run the cell again, or save the frames with "
         "<code>frames.save(folder)</code> and open <code>backprop.html</code>, to step "
@@ -144,7 +145,7 @@ _SCRIPT = """
     frames[i].style.display = "";
     now = i;
     slider.value = i;
-    counter.textContent = "frame " + (i + 1) + " of " + frames.length;
+    counter.textContent = "step " + i + " of " + (frames.length - 1);
     caption.textContent = frames[i].getAttribute("data-caption");
     root.setAttribute("data-frame", i);
   }

@@ -77,7 +77,7 @@ def test_standalone_page_shows_one_frame_and_steps_one_at_a_time(browser, open_p
     frames = neuron_frames()
     open_page("backprop.html", frames.html())
     state = lambda: browser.execute_script(STATE_JS)[0]  # noqa: E731
-    assert state() == ["0", 1, f"frame 1 of {len(frames)}"]
+    assert state() == ["0", 1, f"step 0 of {len(frames) - 1}"]
     assert not browser.find_elements(By.CSS_SELECTOR, ".cg-note")  # scripts ran
     browser.find_element(By.CSS_SELECTOR, ".cg-next").click()
     assert state()[:2] == ["1", 1]
@@ -91,7 +91,8 @@ def test_standalone_page_shows_one_frame_and_steps_one_at_a_time(browser, open_p
     slider.send_keys(Keys.ARROW_LEFT)
     assert state()[:2] == [str(at), 1]
     slider.send_keys(Keys.END)
-    assert state() == [str(len(frames) - 1), 1, f"frame {len(frames)} of {len(frames)}"]
+    last = len(frames) - 1
+    assert state() == [str(last), 1, f"step {last} of {last}"]
     shot = tmp_path / "standalone.png"
     assert browser.save_screenshot(str(shot))
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
@@ -104,12 +105,12 @@ def test_two_widgets_on_one_page_step_independently(browser, open_page, tmp_path
     a, b = neuron_frames(), reuse_frames()
     open_page("two.html", "<!DOCTYPE html><html><body>" + a._repr_html_()
               + "<p>between the widgets</p>" + b._repr_html_() + "</body></html>")
-    assert browser.execute_script(STATE_JS) == [["0", 1, f"frame 1 of {len(a)}"],
-                                                ["0", 1, f"frame 1 of {len(b)}"]]
+    assert browser.execute_script(STATE_JS) == [["0", 1, f"step 0 of {len(a) - 1}"],
+                                                ["0", 1, f"step 0 of {len(b) - 1}"]]
     first, second = browser.find_elements(By.CSS_SELECTOR, ".cygrad-frames")
     second.find_element(By.CSS_SELECTOR, ".cg-next").click()
-    assert browser.execute_script(STATE_JS) == [["0", 1, f"frame 1 of {len(a)}"],
-                                                ["1", 1, f"frame 2 of {len(b)}"]]
+    assert browser.execute_script(STATE_JS) == [["0", 1, f"step 0 of {len(a) - 1}"],
+                                                ["1", 1, f"step 1 of {len(b) - 1}"]]
     first.find_element(By.CSS_SELECTOR, "svg").click()  # click the picture, then a key
     browser.switch_to.active_element.send_keys(Keys.ARROW_RIGHT)
     assert [s[:2] for s in browser.execute_script(STATE_JS)] == [["1", 1], ["1", 1]]
