@@ -611,5 +611,147 @@ def check_stable_fraction(answer: Any, solution: bool = False) -> Verdict:
         solution, "the fraction as a number between 0 and 1", rtol=1e-6)
 
 
+
+
+# ------------------------------------------------- notebook 7: your own op
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+def _still_stub(fn: Any) -> bool:
+    """A function whose source still holds the exercise's placeholder: ``return ...``, or
+    a line that is only ``...``."""
+    import inspect
+    import re
+
+    try:
+        source = inspect.getsource(fn)
+    except (OSError, TypeError):
+        return False
+    return bool(re.search(r"return\s+\.\.\.|^\s*\.\.\.\s*(#.*)?$", source, re.M))
+
+
+def _op_gradient(function: Any, x: np.ndarray, w: np.ndarray) -> tuple[Any, Any, str | None]:
+    """(output, d sum(w * f(x)) / dx, error) for a Function subclass, through autograd."""
+    import autograd as ag
+
+    xt = ag.tensor(x, requires_grad=True)
+    try:
+        y = function.apply(xt)
+        (y * ag.tensor(w)).sum().backward()
+    except Exception as e:  # the student's op: report, don't crash the notebook
+        return None, None, f"running it raised {type(e).__name__}: {e}"
+    grad = None if xt.grad is None else xt.grad.numpy()
+    return np.asarray(getattr(y, "data", y), dtype=np.float64), grad, None
+
+
+def _check_function(exercise: str, function: Any, f: Callable, df: Callable,
+                    slips: list[tuple[Callable, str]], solution: bool) -> Verdict:
+    import autograd as ag
+
+    if _unanswered(function) or _still_stub(getattr(function, "backward", None)) or \
+            _still_stub(getattr(function, "forward", None)):
+        return _todo(exercise, "your forward and backward")
+    if not (isinstance(function, type) and issubclass(function, ag.Function)):
+        return _verdict(exercise, False, f"pass the class itself, a subclass of "
+                        f"autograd.Function (not {type(function).__name__})", solution)
+    x = np.array([-1.7, -0.6, 0.0, 0.4, 1.3, 2.2])
+    w = np.array([0.5, -1.0, 2.0, 1.5, -0.3, 1.0])  # an upstream gradient other than 1
+    y, grad, error = _op_gradient(function, x, w)
+    if error:
+        return _verdict(exercise, False, error, solution)
+    if y.shape != x.shape or not _close(y, f(x)):
+        return _verdict(exercise, False, "forward gives the wrong values", solution)
+    if grad is None or not grad.any():
+        return _verdict(exercise, False, "no gradient reached x: backward returned None "
+                        "(or zeros)", solution)
+    if _close(grad, w * df(x)):
+        return _verdict(exercise, True, "forward and backward agree with the formula at 6 "
+                        "points, with an upstream gradient other than 1", solution)
+    if _close(grad, df(x)):
+        return _verdict(exercise, False, "backward ignores the gradient it receives: return "
+                        "g times the local derivative (the chain rule)", solution)
+    for slip, why in slips:
+        if _close(grad, w * slip(x)):
+            return _verdict(exercise, False, why, solution)
+    k = int(np.argmax(~np.isclose(grad, w * df(x))))
+    return _verdict(exercise, False, f"at x = {x[k]:g} the gradient is {grad[k]:.6g}, the "
+                    f"derivative gives {(w * df(x))[k]:.6g}", solution)
+
+
+def check_silu(function: Any, solution: bool = False) -> Verdict:
+    """A Function computing silu(x) = x sigmoid(x) with its derivative."""
+    s = _sigmoid
+    return _check_function(
+        "SiLU's backward", function, lambda x: x * s(x),
+        lambda x: s(x) + x * s(x) * (1 - s(x)),
+        [(lambda x: x * s(x) * (1 - s(x)), "the product rule's first term, sigmoid(x) "
+                                          "(from d x / dx = 1), is missing"),
+         (s, "the product rule's second term, x sigmoid'(x), is missing"),
+         (lambda x: s(x) * (1 - s(x)), "that is sigmoid'(x) alone; silu is x times sigmoid, "
+                                       "so use the product rule")],
+        solution)
+
+
+def check_logcosh(function: Any, solution: bool = False) -> Verdict:
+    """A Function computing log(cosh(x)) with its derivative tanh(x)."""
+    return _check_function(
+        "LogCosh", function, lambda x: np.log(np.cosh(x)), np.tanh,
+        [(lambda x: 1 - np.tanh(x) ** 2, "that is tanh's derivative; the derivative of "
+                                          "log cosh x is sinh x / cosh x = tanh x"),
+         (lambda x: np.sinh(x), "d/dx log(u) = u'/u: divide sinh x by cosh x")],
+        solution)
+
+
+def _silu_functions() -> tuple[Any, Any]:
+    """SiLU right, and with a derivative that is wrong only for negative inputs."""
+    import autograd as ag
+
+    class Right(ag.Function):
+        @staticmethod
+        def forward(ctx: Any, x: Any) -> Any:
+            ctx.save_for_backward(x)
+            return x * x.sigmoid()
+
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            s = x.sigmoid()
+            return g * (s + x * s * (1 - s))
+
+    class WrongBelowZero(Right):
+        @staticmethod
+        def backward(ctx: Any, g: Any) -> Any:
+            (x,) = ctx.saved_tensors
+            s = x.sigmoid()
+            return g * (s + x.abs() * s * (1 - s))
+
+    return Right, WrongBelowZero
+
+
+def check_property_test(run_test: Any, solution: bool = False) -> Verdict:
+    """``run_test(apply)`` runs a hypothesis test of the op ``apply`` (raising when it
+    finds a wrong derivative). Checked against a right SiLU, which it must pass, and one
+    whose derivative is wrong only for negative inputs, which it must catch."""
+    exercise = "a property test that can fail"
+    if _unanswered(run_test) or _still_stub(run_test):
+        return _todo(exercise, "your property test")
+    right, wrong = _silu_functions()
+    try:
+        if run_test(right.apply) is Ellipsis:
+            return _todo(exercise, "your property test")
+    except Exception as e:
+        return _verdict(exercise, False, f"it fails the correct SiLU ({type(e).__name__}: "
+                        f"{str(e)[:200]}); a property must hold for a right op", solution)
+    try:
+        run_test(wrong.apply)
+    except Exception:
+        return _verdict(exercise, True, "it passes the right SiLU and catches the one whose "
+                        "derivative is wrong below zero", solution)
+    return _verdict(exercise, False, "it passes a SiLU whose derivative is wrong for every "
+                    "x < 0: draw inputs of both signs (autograd.testing.tensors) and "
+                    "compare with gradcheck", solution)
+
+
 CHECKS: dict[str, Callable[..., Verdict]] = {
     name: fn for name, fn in globals().items() if name.startswith("check_")}

@@ -43,6 +43,68 @@ def backprop(x, y, W1, b1, W2, b2, sign=1.0, factor=1.0, tanh_prime=True, transp
     return {"W1": d1.T @ x, "b1": d1.sum(0), "W2": gw2, "b2": d2.sum(0)}
 
 
+def function(forward, backward):
+    """An autograd.Function from two Tensor expressions of x (and g, for backward)."""
+    import autograd as ag
+
+    class Op(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return forward(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return backward(x, g)
+
+    return Op
+
+
+def stub_function():
+    import autograd as ag
+
+    class Stub(ag.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return ...  # your code
+
+    return Stub
+
+
+def silu(derivative):
+    return function(lambda x: x * x.sigmoid(), lambda x, g: g * derivative(x, x.sigmoid()))
+
+
+def logcosh(backward):
+    return function(lambda x: x.cosh().log() if hasattr(x, "cosh") else
+                    (x.exp() + (-x).exp()).log() - np.log(2.0), backward)
+
+
+def property_test(draw_negative=True):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    import autograd as ag
+    from autograd import testing
+
+    def run(apply):
+        values = testing.tensors() if draw_negative else st.floats(0.1, 2.0).map(
+            lambda v: ag.tensor(v, requires_grad=True))
+
+        @settings(max_examples=20, deadline=None, derandomize=True, database=None)
+        @given(values)
+        def holds(x):
+            assert ag.gradcheck(apply, [x])
+
+        holds()
+    return run
+
+
 r = course.RESIDUALS
 RIGHT_AND_SLIPS = [
     # check, right answer, [(wrong answer, words its verdict must contain)]
@@ -89,6 +151,18 @@ RIGHT_AND_SLIPS = [
      [(lambda q0, q1: q0 * q1 < 0, "trivial bundle"),
       (lambda q0, q1: q0 * q1 <= 0, "axis"),
       (lambda q0, q1: q0 * q1 > 0 or q0 == q1 == 0, "one sign")]),
+    ("check_silu", silu(lambda x, s: s + x * s * (1 - s)),
+     [(silu(lambda x, s: x * s * (1 - s)), "first term"), (silu(lambda x, s: s), "second"),
+      (function(lambda x: x * x.sigmoid(), lambda x, g: x.sigmoid() + x * x.sigmoid()
+                * (1 - x.sigmoid())), "ignores the gradient"),
+      (function(lambda x: x.sigmoid(), lambda x, g: g), "forward gives the wrong values")]),
+    ("check_logcosh", logcosh(lambda x, g: g * x.tanh()),
+     [(logcosh(lambda x, g: g * (1 - x.tanh() ** 2)), "tanh's derivative"),
+      (logcosh(lambda x, g: None), "backward returned None"),
+      (logcosh(lambda x, g: g * (x.exp() - (-x).exp()) / 2), "divide sinh x by cosh")]),
+    ("check_property_test", property_test(),
+     [(property_test(draw_negative=False), "wrong for every x < 0"),
+      (lambda apply: 1 / 0, "fails the correct SiLU")]),
     ("check_backprop", backprop,
      [(lambda *a: backprop(*a, sign=-1.0), "sign"), (lambda *a: backprop(*a, factor=2.0),
                                                       "1/2"),
@@ -112,7 +186,10 @@ def test_right_answers_pass_and_slips_are_named(name, right, slips):
             check(wrong, solution=True)
     todo = check(...)
     assert not todo and "not answered yet" in repr(todo)
-    if callable(right):  # a function whose body is still the placeholder
+    if isinstance(right, type):  # a Function whose backward is still the placeholder
+        assert "not answered yet" in repr(check(stub_function()))
+        assert "pass the class itself" in repr(check(right.apply))
+    elif callable(right):  # a function whose body is still the placeholder
         assert "not answered yet" in repr(check(lambda *args: ...))
 
 
