@@ -27,7 +27,7 @@ import numpy as np
 from . import mode
 from .backend import numpy_backend, tensor_backend
 from .registry import passthrough
-from .tensor import Node, Tensor, _Stale, clock, wrap
+from .tensor import Node, Tensor, _Stale, clock, origins, wrap
 
 _FREED = (
     "backward through a graph whose saved values were already freed: the first backward "
@@ -68,31 +68,40 @@ def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = 
         # The rules read arrays (and Nodes, standing in for inputs whose values they skip).
         # Written out for one and two inputs: this runs once per node of every backward.
         F, out = numpy_backend, node.out
-        n = len(inputs)
-        if n == 1:
+        if len(inputs) == 1:
             a = inputs[0]
-            args = inputs if type(a) is Node else (a._data,)
-        elif n == 2:
+            args = (a._data,) if isinstance(a, Tensor) else inputs
+        elif len(inputs) == 2:
             a, b = inputs
-            args = (a._data if type(a) is not Node and isinstance(a, Tensor) else a,
-                    b._data if type(b) is not Node and isinstance(b, Tensor) else b)
+            args = (a._data if isinstance(a, Tensor) else a,
+                    b._data if isinstance(b, Tensor) else b)
         else:
-            args = [x._data if type(x) is not Node and isinstance(x, Tensor) else x
-                    for x in inputs]
+            args = [x._data if isinstance(x, Tensor) else x for x in inputs]
     params = node.params
-    vjps = node.op.vjps
+    op = node.op
     needs = node.needs
-    if every:
-        needs = tuple(i for i in range(len(inputs)) if vjps[i] is not None)
+    joint = op.joint
+    if joint is not None:  # one rule gives every input's gradient
+        grads = joint(F, g, out, *args, **params) if params else joint(F, g, out, *args)
+        if every:
+            needs = tuple(i for i, gi in enumerate(grads) if gi is not None)
+    elif every:
+        needs = tuple(i for i in range(len(inputs)) if op.vjps[i] is not None)
+    vjps = op.vjps
     sent = []
-    for i in ((needs,) if type(needs) is int else needs):
-        rule = vjps[i] or _not_differentiable(node, i)
-        if rule is passthrough:
-            gi = g
+    for i in needs:
+        if joint is not None:
+            gi = grads[i]
+            if gi is None:
+                _not_differentiable(node, i)
         else:
-            gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
+            rule = vjps[i] or _not_differentiable(node, i)
+            if rule is passthrough:
+                gi = g
+            else:
+                gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
         x = inputs[i]
-        if type(x) is Node:
+        if x.__class__ is Node:
             target = x
             shape = x.shape
         elif isinstance(x, Tensor):
@@ -174,7 +183,7 @@ def _check_grad(node: Node, i: int, gi: Any) -> None:
         raise FloatingPointError(
             f"detect_anomaly: the backward of op '{node.op.name}' produced a non-finite "
             f"gradient (NaN or inf) for its input {i} of shape {arr.shape}; the op was "
-            f"created at {node.origin or '<created outside detect_anomaly>'}"
+            f"created at {origins.get(node, '<created outside detect_anomaly>')}"
         )
 
 
@@ -219,7 +228,7 @@ def _run(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: bool,
                 g = pending.pop(node)
             else:
                 break
-            if node in capture:
+            if capture and node in capture:
                 got[node] = g
             if flows is not None and node not in flows:
                 continue  # asked for by grad(), but leading to nothing else asked for
@@ -228,26 +237,25 @@ def _run(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: bool,
                 if target is ready:  # the one place where gradients add up (with below)
                     ready_g = ready_g + gi
                     continue
+                if flows is not None and target not in flows and target not in wanted:
+                    continue  # leads to nothing grad() was asked for
+                node_target = target.__class__ is Node
+                if node_target and ready is None and (not heap or heap[0][0] > -target.seq):
+                    # made after every node in the heap, so nothing waiting for it yet
+                    ready, ready_g = target, gi
+                    continue
                 prev = pending.get(target)
                 if prev is not None:
                     pending[target] = prev + gi
-                    continue
-                if type(target) is not Node:  # a leaf: nothing to schedule
-                    if flows is None or target in wanted:
-                        pending[target] = gi
-                    continue
-                if flows is not None and target not in flows and target not in wanted:
-                    continue  # leads to nothing grad() was asked for
-                if ready is None and (not heap or heap[0][0] > -target.seq):
-                    ready, ready_g = target, gi
-                    continue
-                if ready is not None and target.seq > ready.seq:  # the later one comes next
+                elif not node_target:  # a leaf: nothing to schedule
+                    pending[target] = gi
+                elif ready is not None and target.seq > ready.seq:  # the later one is next
                     pending[ready] = ready_g
                     heappush(heap, (-ready.seq, ready))
                     ready, ready_g = target, gi
-                    continue
-                pending[target] = gi
-                heappush(heap, (-target.seq, target))
+                else:
+                    pending[target] = gi
+                    heappush(heap, (-target.seq, target))
             if observers is not None:
                 for observe in observers:
                     observe(run, step, node, g, sent)

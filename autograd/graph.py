@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import engine, tensor
+from . import engine, mode
 from .engine import input_grads
 from .tensor import Node, increment_version
 
@@ -36,6 +36,7 @@ class RemovableHandle:
     def remove(self) -> None:
         if self._fn in self._hooks:
             self._hooks.remove(self._fn)
+        mode.refresh_watched()
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -46,8 +47,9 @@ class RemovableHandle:
 
 def observe_records(fn: Callable[[Node, Any], None]) -> RemovableHandle:
     """Call ``fn(node, out)`` whenever an op records a node (in any thread)."""
-    tensor.record_observers.append(fn)
-    return RemovableHandle(tensor.record_observers, fn)
+    mode.record_observers.append(fn)
+    mode.refresh_watched()
+    return RemovableHandle(mode.record_observers, fn)
 
 
 def observe_steps(fn: Callable[[int, int, Node, Any, list], None]) -> RemovableHandle:

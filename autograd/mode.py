@@ -29,6 +29,10 @@ class _State(threading.local):
 
 state = _State()
 changed = [0]  # threads whose switches are not the defaults (see the module docstring)
+# Whether ops must look closer when they record: some thread is in anomaly mode, or an
+# observer (``autograd.graph``) is subscribed. Kept by ``refresh_watched``.
+watched = [False]
+_anomalous = [0]  # threads in anomaly mode
 _count_lock = threading.Lock()
 
 
@@ -36,12 +40,25 @@ def _set(field: str, value: Any) -> Any:
     """Set one switch of this thread, keeping ``changed`` right; returns the old value."""
     prev = getattr(state, field)
     was_default = state.grad_enabled and not state.anomaly
+    was_anomalous = state.anomaly
     setattr(state, field, value)
     now_default = state.grad_enabled and not state.anomaly
-    if was_default != now_default:
+    if was_default != now_default or was_anomalous != state.anomaly:
         with _count_lock:
-            changed[0] += -1 if now_default else 1
+            if was_default != now_default:
+                changed[0] += -1 if now_default else 1
+            if was_anomalous != state.anomaly:
+                _anomalous[0] += 1 if state.anomaly else -1
+        refresh_watched()
     return prev
+
+
+# Functions called with (node, out) as each op is recorded (``autograd.graph``).
+record_observers: list[Any] = []
+
+
+def refresh_watched() -> None:
+    watched[0] = bool(_anomalous[0] or record_observers)
 
 
 def is_grad_enabled() -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import traceback
+import weakref
 from collections import deque
 from itertools import count
 from typing import Any
@@ -87,15 +88,14 @@ class Node:
 
     Nodes are made only by ``apply``. ``seq`` numbers them in creation order (an op's
     inputs always exist before it), which the engine uses as its topological order.
-    ``needs`` says which inputs need a gradient: the index of the only one, or a tuple of
-    indices. ``tick`` is the in-place clock when the node was recorded; ``origin`` the
-    user's ``file:line`` under ``detect_anomaly``. ``params`` entries whose names start
+    ``needs`` is the tuple of the indices of the inputs that need a gradient. ``tick`` is
+    the in-place clock when the node was recorded. ``params`` entries whose names start
     with an underscore are forward caches for the derivative rule. Nothing here exists
     for pictures: ``autograd.viz`` keeps what it draws itself (``autograd.graph``).
     """
 
     __slots__ = ("op", "inputs", "out", "params", "shape", "dtype", "seq", "needs", "tick",
-                 "origin", "__weakref__")
+                 "__weakref__")
 
     def __repr__(self) -> str:
         return f"<Node {self.op.name}>"
@@ -152,6 +152,9 @@ class Tensor:
 
     @data.setter
     def data(self, value: Any) -> None:
+        if value is self._data:  # changed in place (w.data -= ...): a new version
+            self._changed()
+            return
         if isinstance(value, Tensor):
             value = value._data
         arr = np.asarray(value)
@@ -296,9 +299,10 @@ class Tensor:
         clock[0] = tick
         vc.version += 1
         vc.log.append((tick, vc.version))
-        for node in (vc.owner, self.grad_fn):
-            if node is not None and node.out is not None and type(node.out) is not _Stale:
-                node.out = _Stale(vc.version, tick)
+        if vc.owner is not None or self.grad_fn is not None:  # not for a leaf's update
+            for node in (vc.owner, self.grad_fn):
+                if node is not None and node.out is not None and type(node.out) is not _Stale:
+                    node.out = _Stale(vc.version, tick)
 
     def __deepcopy__(self, memo: dict) -> Tensor:
         """A copy of a leaf: its data, grad and flags. Copying a tensor made by an op would
@@ -389,9 +393,11 @@ def wrap(data: np.ndarray) -> Tensor:
     return t
 
 
-# A recording observer (``autograd.graph``) sees every node as it is made; the list is
-# empty unless one subscribed, and then checking it is the only cost.
-record_observers: list[Any] = []
+# A recording observer (``autograd.graph``) sees every node as it is made. ``watched[0]``
+# is true while an observer is subscribed or any thread is in anomaly mode: otherwise
+# checking it is the only cost.
+record_observers = mode.record_observers
+watched = mode.watched
 _modes = mode.state
 _changed_modes = mode.changed
 
@@ -413,19 +419,18 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
     out._vc = None
     # Grad mode is per thread; while no thread has left the defaults, it is on (one read).
     if not _changed_modes[0] or _modes.grad_enabled:
-        # Which inputs need a gradient: the index of the single one (the engine then
-        # skips its per-input loop: unary ops, tensor <op> constant), a tuple of indices
-        # when several do, None when none does (nothing to record).
+        # Which inputs need a gradient, as a tuple of indices (shared constants for the
+        # common ones); None when none does (nothing to record).
         n = len(inputs)
         if n == 1:
             x = inputs[0]
-            needs = 0 if isinstance(x, Tensor) and x.requires_grad else None
+            needs = _FIRST if isinstance(x, Tensor) and x.requires_grad else None
         elif n == 2:
             a, b = inputs
             if isinstance(a, Tensor) and a.requires_grad:
-                needs = _BOTH if isinstance(b, Tensor) and b.requires_grad else 0
+                needs = _BOTH if isinstance(b, Tensor) and b.requires_grad else _FIRST
             else:
-                needs = 1 if isinstance(b, Tensor) and b.requires_grad else None
+                needs = _SECOND if isinstance(b, Tensor) and b.requires_grad else None
         else:
             needs = tuple([i for i, x in enumerate(inputs)
                            if isinstance(x, Tensor) and x.requires_grad]) or None
@@ -444,7 +449,6 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
             node.out = data if op.saves_out else None
             node.needs = needs
             node.tick = clock[0]
-            node.origin = None
             # Keep only what the rules read; an input they don't read is replaced by
             # the node that made it, so its array can be freed as soon as possible.
             saves = op.saves
@@ -464,9 +468,9 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
                     for i, x in enumerate(inputs)])
             out.grad_fn = node
             out.requires_grad = True
-            if _changed_modes[0] and _modes.anomaly:
-                _check_anomaly(op, node, data)
-            if record_observers:
+            if watched[0]:  # anomaly mode in some thread, or an observer: look closer
+                if _changed_modes[0] and _modes.anomaly:
+                    _check_anomaly(op, node, data)
                 for observe in record_observers:
                     observe(node, out)
             return out
@@ -475,7 +479,7 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
     return out
 
 
-_BOTH = (0, 1)
+_FIRST, _SECOND, _BOTH = (0,), (1,), (0, 1)
 
 
 def view_of(out: Tensor, x: Tensor) -> Tensor:
@@ -498,10 +502,14 @@ def _user_frame() -> str:
     return "<unknown>"
 
 
+# Where each node recorded under detect_anomaly was created (user code's file:line).
+origins: weakref.WeakKeyDictionary[Node, str] = weakref.WeakKeyDictionary()
+
+
 def _check_anomaly(op: Any, node: Node, data: np.ndarray) -> None:
-    node.origin = _user_frame()
+    origin = origins[node] = _user_frame()
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         raise FloatingPointError(
             f"detect_anomaly: op '{op.name}' produced a non-finite value (NaN or inf) in its "
-            f"forward result of shape {data.shape}; created at {node.origin}"
+            f"forward result of shape {data.shape}; created at {origin}"
         )

@@ -13,15 +13,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import nn
-from autograd.io import atomic_write as write_atomic
 from nn.progress import progress_bar
+from safeio import atomic_write as write_atomic
 
 # ../shared/data relative to the repository root (examples/ -> repo -> its parent)
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -30,6 +30,8 @@ DATA_HINT = ("the course's shared data (CICY lists, line-bundle tables) lives in
              "or pass the path option")
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
+# nn.fit's per-epoch hook: cb(epoch, history); True stops training, an exception propagates
+Callback = Callable[[int, nn.History], Any]
 OPTIMIZERS = ("adam", "sgd")
 
 
@@ -170,17 +172,19 @@ def optimizer(model: nn.Module, settings: dict[str, Any]) -> nn.optim.Optimizer:
 
 def train(model: nn.Module, loss: Any, settings: dict[str, Any], train_data: tuple,
           val_data: tuple | None, args: argparse.Namespace, metrics: Any = None,
-          drop_last: bool = False) -> nn.History:
+          drop_last: bool = False, callbacks: Sequence[Callback] | None = None
+          ) -> nn.History:
     """nn.fit with the script's settings; the validation data only records curves (no
     early stopping, no model selection on it). ``drop_last`` skips each epoch's short
-    final batch (the same shuffled order otherwise)."""
+    final batch (the same shuffled order otherwise). ``callbacks`` go to nn.fit, called
+    after each epoch (a sweep's pruner watches the curves through them)."""
     if drop_last:
         train_data = nn.DataLoader(*train_data, batch_size=settings["batch_size"],
                                    shuffle=True, drop_last=True, rng=args.seed)
     return nn.fit(model, loss, optimizer(model, settings), train_data,
                   epochs=settings["epochs"], batch_size=settings["batch_size"],
                   val_data=val_data, rng=args.seed, metrics=metrics,
-                  progress=show_progress(args))
+                  progress=show_progress(args), callbacks=callbacks)
 
 
 # ------------------------------------------------------------------ files

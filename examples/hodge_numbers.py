@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,13 @@ def build_parser() -> Any:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = build_parser().parse_args(argv)
+    """The command line: parse ``argv`` and run."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: Any, callbacks: Sequence[common.Callback] | None = None) -> dict[str, Any]:
+    """The experiment for parsed ``args``; returns its metrics. ``callbacks`` go to every
+    nn.fit of the run (sweep.py prunes through them)."""
     started = time.perf_counter()
     settings = common.network_settings(args)
     records = physics.load_cicy_json(common.require_file(args.cicy_list, "--cicy-list"))
@@ -158,15 +165,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 sizes = [X.shape[1] * X.shape[2]] + [settings["width"]] * settings["depth"]
                 model: nn.Module = nn.MLP(sizes + [n_classes], settings["activation"],
                                           dropout=args.dropout, rng=args.seed)
-                run = dict(settings)
+                model_settings = dict(settings)
                 x_tr, x_te = X_tr.reshape(len(X_tr), -1), X_te.reshape(len(X_te), -1)
             else:
                 model = InceptionNet(args.filters, X.shape[1:], n_classes, args.seed)
-                run = {**settings, "optimizer": "adam", "lr": args.conv_lr,
-                       "epochs": args.conv_epochs}
+                model_settings = {**settings, "optimizer": "adam", "lr": args.conv_lr,
+                                  "epochs": args.conv_epochs}
                 x_tr, x_te = X_tr, X_te
-            hist = common.train(model, nn.CrossEntropyLoss(), run, (x_tr, y_tr), (x_te, y_te),
-                                args, metrics=["accuracy"])
+            hist = common.train(model, nn.CrossEntropyLoss(), model_settings, (x_tr, y_tr),
+                                (x_te, y_te), args, metrics=["accuracy"], callbacks=callbacks)
             key = f"{kind}_{frac:g}"
             histories[key] = dict(hist)
             metrics[f"{key}_train_accuracy"] = nn.accuracy(nn.predict(model, x_tr, 512), y_tr)

@@ -42,6 +42,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,13 @@ def features(X: np.ndarray, scale: float) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = build_parser().parse_args(argv)
+    """The command line: parse ``argv`` and run."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: Any, callbacks: Sequence[common.Callback] | None = None) -> dict[str, Any]:
+    """The experiment for parsed ``args``; returns its metrics. ``callbacks`` go to every
+    nn.fit of the run (sweep.py prunes through them)."""
     started = time.perf_counter()
     recipe = RECIPES[args.recipe]
     settings = common.network_settings(args, **recipe)
@@ -167,7 +174,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     loss = nn.CrossEntropyLoss()
     history = common.train(model, loss, settings, (x_tr, y_tr), (x_te, y_te), args,
                            drop_last=last_batch == "drop",
-                           metrics=["accuracy"])
+                           metrics=["accuracy"], callbacks=callbacks)
 
     def acc(x: np.ndarray, y: np.ndarray) -> float:
         return nn.accuracy(nn.predict(model, x, batch_size=4096), y)

@@ -16,7 +16,8 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..io import atomic_write as write_atomic
+from safeio import atomic_write as write_atomic
+
 from . import _format as fmt
 from ._collapse import inside
 from ._files import INSTALL_HINT, GraphvizNotFoundError

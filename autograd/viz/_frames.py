@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from safeio import atomic_write as write_atomic
+
 from .. import engine
-from ..io import atomic_write as write_atomic
 from ..tensor import Node, Tensor
 from . import _collapse, _widget
 from . import _format as fmt

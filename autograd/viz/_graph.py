@@ -308,8 +308,13 @@ def local_derivatives(node: Node, g: np.ndarray) -> dict[int, np.ndarray]:
     (lecture eqs. 17-18) multiplies in, e.g. 1 - tanh^2 for tanh (eq. 20)."""
     with np.errstate(all="ignore"):
         sent = input_grads(node, g, every=True)
-    every = [i for i in range(len(node.inputs)) if node.op.vjps[i] is not None]
-    return {i: np.asarray(gi) for i, (_, gi) in zip(every, sent)}
+    found, k = {}, 0
+    for i, x in enumerate(node.inputs):  # sent follows the inputs' order, skipping some
+        target = x if type(x) is Node else (x.grad_fn or x) if isinstance(x, Tensor) else x
+        if k < len(sent) and sent[k][0] is target:
+            found[i] = np.asarray(sent[k][1])
+            k += 1
+    return found
 
 
 def add_local_derivatives(graph: Graph, derivatives: bool | None) -> None:
