@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-import subprocess
+import shutil
 
 import pytest
 
@@ -13,9 +13,8 @@ import autograd as ag
 from autograd import viz
 
 pytest.importorskip("graphviz")
-pytestmark = pytest.mark.skipif(
-    subprocess.run(["which", "dot"], capture_output=True).returncode != 0,
-    reason="Graphviz's dot is not installed")
+pytestmark = pytest.mark.skipif(shutil.which("dot") is None,
+                                reason="Graphviz's dot is not installed")
 
 # Each widget on the page: [frame shown (data-frame), frames displayed, counter text].
 STATE_JS = """
