@@ -46,6 +46,7 @@ import physics
 
 MODES = ("regression", "classification", "physics-regression", "physics-classification")
 HEADLINE = "physics-classification"
+LOSS_NAMES = {True: "MSE on log(1 + h^1)", False: "cross-entropy"}  # by "is a regression"
 
 
 def build_parser() -> Any:
@@ -193,7 +194,9 @@ def run(args: Any, callbacks: Sequence[common.Callback] | None = None) -> dict[s
         for n in data:
             common.plot_history({k.split(" ", 1)[1]: h for k, h in histories.items()
                                  if k.startswith(f"{n} ")},
-                                out / f"learning_curves_{n}.png", f"h^1 on CICY {n}")
+                                out / f"learning_curves_{n}.png", f"h^1 on CICY {n}",
+                                losses={m: LOSS_NAMES[m.endswith("regression")]
+                                        for m in args.modes})
     return common.finish(out, metrics, started)
 
 

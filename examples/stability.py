@@ -13,7 +13,8 @@ cross-entropy (eqs. 7, 29, 31).  Default training: Adam, learning rate 1e-2, bat
 100 epochs, each epoch's short last batch dropped (353 = 11 x 32 + 1 training bundles;
 ``--last-batch keep`` keeps it, and it is kept when there is less than one batch).
 ``--recipe lecture`` trains exactly as the lecture does: plain SGD (eq. 15),
-learning rate 1e-3, batch 32, 100 epochs.
+learning rate 1e-3, batch 32, 100 epochs; ``--momentum 0.9`` adds the lecture's momentum
+(eq. 16, in PyTorch's heavy-ball sign), ``--nesterov`` makes it Nesterov's.
 
 Input scaling is part of the recipe: the network sees x = q / s.  The Adam recipe uses
 s = max(|lo|, |hi|) of the training box (10 by default), so the training charges fill
@@ -30,6 +31,7 @@ Examples::
 
     python examples/stability.py                      # Adam, the README's main job
     python examples/stability.py --recipe lecture     # plain SGD as in the lecture
+    python examples/stability.py --recipe lecture --momentum 0.9 [--nesterov]
     python examples/stability.py --generalize         # test on [-30,30]^2 minus the box
     python examples/stability.py --cone closed --rank 2
     python examples/stability.py --config '[[1,2],[1,2],[2,3]]' --samples 5000 --box -5 5

@@ -55,7 +55,7 @@ def nll_loss(log_probs: ag.Tensor, target: Any, reduction: str = "mean") -> ag.T
 
 
 def linear(x: Any, weight: ag.Tensor, bias: ag.Tensor | None = None) -> ag.Tensor:
-    """x W^T + b: the seed's eq. 6 z = W x + b for a batch of row vectors x (one fused
+    """x W^T + b: lecture eq. 6 z = W x + b for a batch of row vectors x (one fused
     op, ``autograd.linear``)."""
     return ag.linear(x, weight, bias)
 

@@ -166,7 +166,7 @@ def _linear_weight_grad(F: Any, g: Any, x: Any) -> Any:
        sample=lambda d: _linear_sample(d), saves=(0, 1), saves_out=False,
        reads=((1,), (0,), ()))
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002
-    """x W^T + b in one op (PyTorch's ``F.linear``): the seed's eq. 6 z = W x + b for a
+    """x W^T + b in one op (PyTorch's ``F.linear``): lecture eq. 6 z = W x + b for a
     batch of row vectors. ``weight`` is (out_features, in_features), ``bias`` (out,).
 
     One node instead of matmul, transpose and add, so a layer keeps no intermediate array

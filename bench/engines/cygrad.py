@@ -1,5 +1,5 @@
 """cygrad, with plain autograd ops: Tensor parameters, ``@``, ``tanh``/``relu``,
-``cross_entropy``, and SGD written as ``p.data -= lr * p.grad.data`` (seed eq. 15).
+``cross_entropy``, and SGD written as ``p.data -= lr * p.grad.data`` (lecture eq. 15).
 
 No ``nn`` layers on purpose: this measures the engine's floor, what any layer adds on top.
 The worker puts the repository root first on ``sys.path``, so this checkout is measured.

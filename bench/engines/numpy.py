@@ -1,7 +1,7 @@
 """The baseline: hand-written numpy forward pass and manual backpropagation.
 
 This is what the lecture does "from scratch": the chain rule of each layer written out
-(seed eqs. 17-18), tanh' = 1 - tanh^2 (eq. 20), relu' = [x > 0] (eq. 19), and the softmax
+(lecture eqs. 17-18), tanh' = 1 - tanh^2 (eq. 20), relu' = [x > 0] (eq. 19), and the softmax
 cross-entropy gradient (p - y)/n (eq. 32), with SGD updates in place (eq. 15). Every other
 engine's time is reported as a ratio to this one's, measured in the same run.
 """
