@@ -353,7 +353,11 @@ def add_local_derivatives(graph: Graph, derivatives: bool | None) -> None:
         if out.value is None:
             continue
         if e.dst.key not in found:
-            found[e.dst.key] = local_derivatives(node, np.ones_like(out.value))
+            try:
+                found[e.dst.key] = local_derivatives(node, np.ones_like(out.value))
+            except RuntimeError as err:  # a saved value changed in place: no factor to show
+                found[e.dst.key] = {}
+                graph.notes.append(f"no local derivatives on '{node.op.label}': {err}")
         d = found[e.dst.key].get(e.index)
         if d is not None:
             e.derivative = float(d.reshape(()))

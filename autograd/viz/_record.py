@@ -62,8 +62,9 @@ records: weakref.WeakKeyDictionary[Node, Record] = weakref.WeakKeyDictionary()
 
 def _on_record(node: Node, out: Tensor) -> None:
     small = out._data.size <= SUMMARY_SIZE
+    # copies: the tensor may be changed in place later, the picture shows this moment
     records[node] = Record(scope=mode.state.scope, out=weakref.ref(out),
-                           value=out._data if small else None, small=small)
+                           value=np.array(out._data) if small else None, small=small)
 
 
 def _on_step(run: int, step: int, node: Node, g: Any, sent: list) -> None:
@@ -71,7 +72,7 @@ def _on_step(run: int, step: int, node: Node, g: Any, sent: list) -> None:
     if rec is None:
         rec = records[node] = Record(small=int(np.prod(node.shape)) <= SUMMARY_SIZE)
     rec.run, rec.step = run, step
-    rec.grad = (g._data if isinstance(g, Tensor) else np.asarray(g)) if rec.small else None
+    rec.grad = np.array(g._data if isinstance(g, Tensor) else g) if rec.small else None
     grad = rec.grad
     if grad is not None and grad.size == 1:
         try:  # .item() copies (what the engine sent may be added into later) ...

@@ -521,3 +521,18 @@ def test_slide_png_is_rendered_at_high_dpi(tmp_path):
     ratio = width(viz.draw(o, style="slide").save(tmp_path / "slide.png")) / width(
         viz.draw(o).save(tmp_path / "screen.png"))
     assert ratio > 2.5  # 200/72 dpi at 1.5x fonts, against 72 dpi
+
+
+@needs_dot
+def test_pictures_keep_copies_and_survive_an_in_place_change():
+    x = ag.tensor(0.5, requires_grad=True, name="x")
+    y = x * 3.0
+    z = (y * y).sum()
+    z.backward(retain_graph=True)
+    recorded = record_of(y.grad_fn).grad.copy()
+    x.grad.zero_()  # the gradient the engine sent is not the one the picture keeps
+    np.testing.assert_array_equal(record_of(y.grad_fn).grad, recorded)
+    with ag.no_grad():
+        y += 1.0  # a value mul saved changed: the picture still draws, without factors
+    svg = viz.draw(z).svg()
+    assert "svg" in svg
