@@ -1,21 +1,23 @@
-"""Array kernels of 2-d convolution: the forward product and both backward products, each
-one matrix product (GEMM) per call over the whole batch.
+"""Array kernels of 2-d convolution: the forward product and both backward products as
+matrix products (GEMMs) over the whole batch at once, never one per sample.
 
-Two ways to lay a convolution out as one GEMM:
+Two layouts:
 
 * **im2col** (any kernel): gather every window into a (C*kh*kw, N*H'*W') matrix; the
   forward is W (O, C*kh*kw) @ cols, the weight gradient G @ cols^T, and the input
   gradient W^T @ G scattered back with one vectorised add per kernel offset (col2im).
-* **band** (a kernel that slides along one axis only, and spans most of it: the 12x1 and
-  1x15 kernels of the Hodge-number networks): along that axis a convolution is a banded
-  (O*A', C*A) matrix T acting on the input laid out as (C*A, N*B), A the convolved axis
-  and B the other. T is built from the kernel with one small product, the input needs
-  only a transpose (no window copies), and padding costs nothing: a padded row is a row
-  of T that is not there. When A is at most ``BAND_RATIO`` times the kernel, T's zeros cost
-  no more than im2col's padded windows.
+  One GEMM per product.
+* **rows** (a kernel that slides along one axis only, stride and dilation 1 there: the
+  12x1 and 1x15 "same" kernels of the Hodge-number networks): with the input laid out
+  as (A, C, N*B), A the convolved axis and B the other, the taps that reach one output
+  row read a contiguous block of input rows, so each output row is one GEMM over the whole
+  batch, (O, n*C) @ (n*C, N*B), written in place, and likewise each input row of the input
+  gradient and each output row's share of the weight gradient. No window is copied, and
+  padding costs nothing: a padded row is a row that is not read. For a 12-row kernel with
+  "same" padding over 12 rows that skips 66 of 144 row pairs, the zeros im2col multiplies.
 
-Layouts are chosen so that every GEMM operand is contiguous; outputs are returned as
-transposed views in (N, C, H, W) order (the next op copies them once, if at all).
+Outputs are returned as transposed views in (N, C, H, W) order (the next op copies them
+once, if at all).
 """
 
 from __future__ import annotations
@@ -24,8 +26,6 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-
-BAND_RATIO = 1.5
 
 
 class Geometry(NamedTuple):
@@ -47,54 +47,87 @@ def out_shape(xshape: tuple, wshape: tuple, geo: Geometry) -> tuple[int, int, in
             out_size(w, kw, geo.stride[1], geo.padding[1], geo.dilation[1]))
 
 
-def band_axis(xshape: tuple, wshape: tuple, geo: Geometry) -> int | None:
-    """The axis (2 or 3) a one-axis kernel slides along, when the band layout pays."""
+def rows_axis(wshape: tuple, geo: Geometry) -> int | None:
+    """The axis (2 or 3) a one-axis kernel slides along with stride and dilation 1 there
+    and nothing done along the other axis, or None (then im2col)."""
     for axis, other in ((2, 3), (3, 2)):
-        j = other - 2
-        if (wshape[other] == 1 and geo.stride[j] == 1 and geo.padding[j] == (0, 0)
-                and xshape[axis] <= BAND_RATIO * wshape[axis]):
+        i, j = axis - 2, other - 2
+        if (wshape[other] == 1 and wshape[axis] > 1 and geo.stride == (1, 1)
+                and geo.dilation[i] == 1 and geo.padding[j] == (0, 0)):
             return axis
     return None
 
 
-# ------------------------------------------------------------------ band layout
-def _perm(axis: int) -> tuple[int, int, int, int]:
-    """(N, C, H, W) -> (C, A, N, B): channels, the convolved axis, batch, the other axis."""
-    return (1, axis, 0, 5 - axis)
+# ------------------------------------------------------------------ rows layout
+_INVERSE = {2: (2, 1, 0, 3), 3: (2, 1, 3, 0)}  # undoes x.transpose(axis, 1, 0, other)
 
 
-_UNPERM = {2: (2, 0, 1, 3), 3: (2, 0, 3, 1)}  # the inverse of _perm(axis)
-
-
-@lru_cache(maxsize=64)
-def _band_selector(a: int, a_out: int, k: int, stride: int, pad: int, dilation: int,
-                   dtype: np.dtype) -> np.ndarray:
-    """S (k, A'*A): S[i, a'*A + r] = 1 where output position a' reads input position r
-    through kernel tap i (r = a' stride + i dilation - pad), 0 elsewhere."""
-    s = np.zeros((k, a_out, a), dtype)
-    for i in range(k):
-        r = np.arange(a_out) * stride + i * dilation - pad
-        ok = (r >= 0) & (r < a)
-        s[i, np.nonzero(ok)[0], r[ok]] = 1
-    s.setflags(write=False)
-    return s.reshape(k, a_out * a)
-
-
-def _band(w: np.ndarray, xshape: tuple, axis: int, geo: Geometry) -> tuple:
-    """The band matrix T (O*A', C*A) of kernel ``w`` and the selector that built it."""
-    o, c = w.shape[:2]
-    k, a, j = w.shape[axis], xshape[axis], axis - 2
-    a_out = out_size(a, k, geo.stride[j], geo.padding[j], geo.dilation[j])
-    sel = _band_selector(a, a_out, k, geo.stride[j], geo.padding[j][0], geo.dilation[j],
-                         w.dtype)
-    t = (w.reshape(o * c, k) @ sel).reshape(o, c, a_out, a)
-    return t.transpose(0, 2, 1, 3).reshape(o * a_out, c * a), sel, a_out
-
-
-def _band_rows(x: np.ndarray, axis: int) -> np.ndarray:
-    """x (N, C, H, W) as the (C*A, N*B) matrix of the band layout (one copy)."""
-    t = x.transpose(_perm(axis))
+def _rows(x: np.ndarray, axis: int) -> np.ndarray:
+    """x (N, C, H, W) as the (A*C, N*B) matrix of the rows layout (one copy)."""
+    t = np.ascontiguousarray(x.transpose(axis, 1, 0, 5 - axis))
     return t.reshape(t.shape[0] * t.shape[1], -1)
+
+
+def _rows_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, axis: int,
+                  geo: Geometry) -> np.ndarray:
+    o, c, k = w.shape[0], w.shape[1], w.shape[axis]
+    n, a, other = x.shape[0], x.shape[axis], x.shape[5 - axis]
+    a_out = out_size(a, k, 1, geo.padding[axis - 2], 1)
+    wk = w.reshape(o, c, k).transpose(0, 2, 1).reshape(o, k * c)  # (O, k*C), tap-major
+    xr = _rows(x, axis)
+    y = np.empty((a_out * o, n * other), np.result_type(x, w))
+    for row, (i0, i1, r0) in enumerate(_plan(a, a_out, k, geo.padding[axis - 2][0])):
+        dst = y[row * o:(row + 1) * o]
+        if i1 <= i0:
+            dst[...] = 0
+        else:
+            np.matmul(wk[:, i0 * c:i1 * c], xr[r0 * c:(r0 + i1 - i0) * c], out=dst)
+    if b is not None:
+        y.reshape(a_out, o, -1)[...] += b[:, None]
+    return y.reshape(a_out, o, n, other).transpose(_INVERSE[axis])
+
+
+def _rows_input_grad(g: np.ndarray, w: np.ndarray, xshape: tuple, axis: int,
+                     geo: Geometry) -> np.ndarray:
+    o, c, k = w.shape[0], w.shape[1], w.shape[axis]
+    n, a, other = xshape[0], xshape[axis], xshape[5 - axis]
+    pad = geo.padding[axis - 2][0]
+    a_out = g.shape[axis]
+    # WR[c, j, o] = w[o, c, k-1-j]: for input row r the output rows h' = r + pad - i
+    # rise as the tap i falls, so reversed taps make them one contiguous block
+    wr = w.reshape(o, c, k)[:, :, ::-1].transpose(1, 2, 0).reshape(c, k * o)
+    gr = _rows(g, axis)
+    dx = np.empty((a * c, n * other), np.result_type(g, w))
+    for r in range(a):
+        h0, h1 = max(0, r + pad - k + 1), min(a_out, r + pad + 1)
+        dst = dx[r * c:(r + 1) * c]
+        if h1 <= h0:
+            dst[...] = 0
+            continue
+        j0 = k - 1 - r - pad + h0
+        np.matmul(wr[:, j0 * o:(j0 + h1 - h0) * o], gr[h0 * o:h1 * o], out=dst)
+    return dx.reshape(a, c, n, other).transpose(_INVERSE[axis])
+
+
+def _rows_weight_grad(x: np.ndarray, g: np.ndarray, wshape: tuple, axis: int,
+                      geo: Geometry) -> np.ndarray:
+    o, c, k = wshape[0], wshape[1], wshape[axis]
+    a, a_out = x.shape[axis], g.shape[axis]
+    xr, gr = _rows(x, axis), _rows(g, axis)
+    dwk = np.zeros((o, k * c), np.result_type(x, g))
+    for row, (i0, i1, r0) in enumerate(_plan(a, a_out, k, geo.padding[axis - 2][0])):
+        if i1 > i0:
+            dwk[:, i0 * c:i1 * c] += gr[row * o:(row + 1) * o] @ \
+                xr[r0 * c:(r0 + i1 - i0) * c].T
+    return dwk.reshape(o, k, c).transpose(0, 2, 1).reshape(wshape)
+
+
+@lru_cache(maxsize=256)
+def _plan(a: int, a_out: int, k: int, pad: int) -> tuple[tuple[int, int, int], ...]:
+    """For each output row a' (stride 1): the taps [i0, i1) that land inside the input
+    and the first input row they read, r0 = a' + i0 - pad."""
+    return tuple((max(0, pad - row), min(k, a + pad - row), max(0, pad - row) + row - pad)
+                 for row in range(a_out))
 
 
 # ------------------------------------------------------------------ im2col layout
@@ -138,16 +171,11 @@ def _fold_cols(dcols: np.ndarray, xshape: tuple, wshape: tuple, geo: Geometry) -
 
 # ------------------------------------------------------------------ the three products
 def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: Geometry) -> np.ndarray:
-    """y (N, O, H', W') = conv(x, w) + b, as a transposed view of one GEMM's output."""
-    o = w.shape[0]
-    axis = band_axis(x.shape, w.shape, geo)
+    """y (N, O, H', W') = conv(x, w) + b."""
+    axis = rows_axis(w.shape, geo)
     if axis is not None:
-        t, _, a_out = _band(w, x.shape, axis, geo)
-        y = t @ _band_rows(x, axis)  # (O*A', N*B)
-        if b is not None:
-            y.reshape(o, -1)[...] += b[:, None]
-        b_size = x.shape[5 - axis]
-        return y.reshape(o, a_out, x.shape[0], b_size).transpose(_UNPERM[axis])
+        return _rows_forward(x, w, b, axis, geo)
+    o = w.shape[0]
     n, _, oh, ow = out_shape(x.shape, w.shape, geo)
     y = w.reshape(o, -1) @ _cols(x, w.shape, geo)  # (O, N*H'*W')
     if b is not None:
@@ -155,37 +183,24 @@ def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: Geometry) -
     return y.reshape(o, n, oh, ow).transpose(1, 0, 2, 3)
 
 
-def _grad_rows(g: np.ndarray, axis: int | None) -> np.ndarray:
-    """The output gradient (N, O, H', W') in the layout of its layer's GEMM (one copy)."""
-    if axis is not None:
-        return _band_rows(g, axis)
+def _grad_cols(g: np.ndarray) -> np.ndarray:
+    """The output gradient (N, O, H', W') as (O, N*H'*W') (one copy)."""
     t = g.transpose(1, 0, 2, 3)
     return t.reshape(t.shape[0], -1)
 
 
 def input_grad(g: np.ndarray, w: np.ndarray, xshape: tuple, geo: Geometry) -> np.ndarray:
     """dL/dx (of shape ``xshape``) from dL/dy = g: the transposed convolution."""
-    axis = band_axis(xshape, w.shape, geo)
+    axis = rows_axis(w.shape, geo)
     if axis is not None:
-        t, _, _ = _band(w, xshape, axis, geo)
-        dx = t.T @ _grad_rows(g, axis)  # (C*A, N*B)
-        c, a, n, b = (xshape[i] for i in _perm(axis))
-        return dx.reshape(c, a, n, b).transpose(_UNPERM[axis])
-    dcols = w.reshape(w.shape[0], -1).T @ _grad_rows(g, None)
+        return _rows_input_grad(g, w, xshape, axis, geo)
+    dcols = w.reshape(w.shape[0], -1).T @ _grad_cols(g)
     return _fold_cols(dcols, xshape, w.shape, geo)
 
 
 def weight_grad(x: np.ndarray, g: np.ndarray, wshape: tuple, geo: Geometry) -> np.ndarray:
     """dL/dw (of shape ``wshape``) from the input x and dL/dy = g."""
-    axis = band_axis(x.shape, wshape, geo)
+    axis = rows_axis(wshape, geo)
     if axis is not None:
-        o, c, k = wshape[0], wshape[1], wshape[axis]
-        rows = _grad_rows(g, axis)  # (O*A', N*B)
-        dt = rows @ _band_rows(x, axis).T  # (O*A', C*A)
-        a_out, a = rows.shape[0] // o, x.shape[axis]
-        j = axis - 2
-        sel = _band_selector(a, a_out, k, geo.stride[j], geo.padding[j][0], geo.dilation[j],
-                             dt.dtype)
-        folded = dt.reshape(o, a_out, c, a).transpose(0, 2, 1, 3).reshape(o * c, a_out * a)
-        return (folded @ sel.T).reshape(wshape)
-    return (_grad_rows(g, None) @ _cols(x, wshape, geo).T).reshape(wshape)
+        return _rows_weight_grad(x, g, wshape, axis, geo)
+    return (_grad_cols(g) @ _cols(x, wshape, geo).T).reshape(wshape)

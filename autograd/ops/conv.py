@@ -195,21 +195,22 @@ def _pair_tensors(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 # ------------------------------------------------------------------ test inputs
 def _conv_case(d: Any) -> tuple[tuple, tuple, dict]:
-    """Shapes and geometry: a general kernel, or a one-axis kernel (the band layout)."""
+    """Shapes and geometry: a general kernel, or a one-axis kernel (the rows layout)."""
     n, c, o = d.integers(1, 2), d.integers(1, 2), d.integers(1, 2)
     h, w = d.integers(1, 5), d.integers(1, 5)
     stride = (d.integers(1, 2), d.integers(1, 2))
     dilation = (d.integers(1, 2), d.integers(1, 2))
     pads = ((d.integers(0, 2), d.integers(0, 2)), (d.integers(0, 2), d.integers(0, 2)))
-    if d.boolean():  # a full-height or full-width kernel with "same" padding
-        if d.boolean():
-            kh, kw = h, 1
-            pads = (((h - 1) // 2, h // 2), (0, 0))
-            stride, dilation = (stride[0], 1), (1, dilation[1])
+    if d.boolean():  # a one-axis kernel at stride 1 (the rows layout), often "same"
+        along = d.integers(0, 1)
+        size = (h, w)[along]
+        k = d.integers(1, size)
+        pad = ((k - 1) // 2, k // 2) if d.boolean() else (d.integers(0, 2), d.integers(0, 2))
+        stride = (1, 1)
+        if along == 0:
+            kh, kw, pads, dilation = k, 1, (pad, (0, 0)), (1, dilation[1])
         else:
-            kh, kw = 1, w
-            pads = ((0, 0), ((w - 1) // 2, w // 2))
-            stride, dilation = (1, stride[1]), (dilation[0], 1)
+            kh, kw, pads, dilation = 1, k, ((0, 0), pad), (dilation[0], 1)
     else:
         def fits(k: int, size: int, pad: tuple, dil: int) -> int:
             return max(1, min(k, (size + pad[0] + pad[1] - 1) // dil + 1))
