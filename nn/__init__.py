@@ -33,7 +33,7 @@ from .metrics import accuracy, confusion_matrix, mean_absolute_error, r2_score
 from .module import Module, Sequential
 from .norm import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
-from .serialization import CheckpointError, load_state, save_state
+from .serialization import CheckpointError, load_state, read_state, save_state
 
 __all__ = [
     "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CheckpointError", "Conv2d",
@@ -42,5 +42,5 @@ __all__ = [
     "Module", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax", "Standardizer", "Tanh",
     "accuracy", "confusion_matrix", "data", "evaluate", "fit", "functional", "init",
     "load_state", "manual_seed", "mean_absolute_error", "metrics", "optim", "predict",
-    "r2_score", "save_state", "train_test_split",
+    "r2_score", "read_state", "save_state", "train_test_split",
 ]

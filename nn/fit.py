@@ -140,7 +140,17 @@ def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimiz
     True stops training after that epoch (``history.stop_reason == "callback"``, best
     weights restored as with early stopping). An exception a callback raises (a pruner's,
     say) propagates.
+
+    An exception raised during training (a full disk while ``checkpoint`` is written, a
+    NaN loss, a callback's, Ctrl-C) propagates with the History of the finished epochs
+    attached as ``exc.history``; the model keeps its latest weights. Raising rather than
+    warning and going on: a checkpoint the user asked for that silently stops updating is
+    found out only when it is needed, while the error loses nothing (the earlier
+    checkpoint file stays whole, the History rides on the error).
     """
+    if isinstance(epochs, (bool, np.bool_)) or not isinstance(epochs, (int, np.integer)):
+        raise TypeError(f"fit: epochs must be a whole number, got {type(epochs).__name__} "
+                        f"{epochs!r}")
     if epochs < 0:
         raise ValueError(f"fit: epochs must be >= 0, got {epochs}")
     table = _metric_table(metrics)
@@ -196,12 +206,23 @@ def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimiz
             if any(asked):
                 history.stopped_early, history.stop_reason = True, "callback"
                 break
+    except BaseException as e:
+        if not hasattr(e, "history"):
+            e.history = history
+            _note(e, f"fit: stopped with {history.epochs} epochs recorded; their History "
+                     "is this exception's .history")
+        raise
     finally:
         if bar is not None:
             bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     return history
+
+
+def _note(e: BaseException, text: str) -> None:
+    if hasattr(e, "add_note"):  # Python >= 3.11 shows notes under the traceback
+        e.add_note(text)
 
 
 def _train_epoch(model: Module, loss: Callable, optimizer: Optimizer, loader: Iterable,

@@ -9,7 +9,7 @@ graph pictures can draw every layer as a cluster.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import numpy as np
 
 import autograd as ag
 
+from ._state import Problems, as_mapping, key_diff, like
 from ._util import LayerInputError
 from .parameter import Parameter
 
@@ -155,32 +156,30 @@ class Module:
         """Copies of every parameter and buffer, by dotted name."""
         return {k: t.data.copy() for k, t in self._named_tensors().items()}
 
-    def load_state_dict(self, state: dict[str, Any], strict: bool = True) -> None:
-        """Copy ``state`` into the parameters and buffers, in place.
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy ``state`` into the parameters and buffers, in place, all or nothing.
 
-        Everything is checked first: missing and unexpected keys (when ``strict``) and
-        shape mismatches are all listed in one error, and the module is left untouched.
+        Everything is checked first and every problem is listed in one error: missing and
+        unexpected keys (when ``strict``), shapes, dtypes that are not real numbers or do
+        not cast within their kind (complex, dates, strings), NaN or inf. Only then is
+        anything assigned, so on an error the module is untouched.
         """
+        who = f"load_state_dict into {type(self).__name__}"
+        state = as_mapping(who, state)
         own = self._named_tensors()
-        missing = sorted(own.keys() - state.keys())
-        unexpected = sorted(state.keys() - own.keys())
-        misshaped = [f"{k}: model has {own[k].shape}, state has {np.shape(state[k])}"
-                     for k in own if k in state and np.shape(state[k]) != own[k].shape]
-        problems = []
-        if strict and missing:
-            problems.append(f"missing keys {missing}")
-        if strict and unexpected:
-            problems.append(f"unexpected keys {unexpected}")
-        if misshaped:
-            problems.append("mis-shaped keys [" + "; ".join(misshaped) + "]")
-        if problems:
-            raise ValueError(f"load_state_dict into {type(self).__name__}: "
-                             + ", ".join(problems)
-                             + "; the state was saved from a different architecture")
+        problems = Problems()
+        if strict:
+            key_diff(problems, set(own), set(state))
+        new = {}
         for k, t in own.items():
             if k in state:
-                value = state[k]
-                t.data[...] = value.data if isinstance(value, ag.Tensor) else value
+                value = like(problems, k, state[k], t.data, owner="model")
+                if value is not None:
+                    new[k] = value
+        problems.raise_if_any(who, "the model was not changed (was the state saved from a "
+                                   "different architecture?)")
+        for k, value in new.items():
+            own[k].data[...] = value
 
     def save(self, path: str | Path) -> None:
         """Write the state dict to a .npz file atomically (see ``nn.save_state``)."""

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from itertools import product
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ._io import atomic_write, read_npz
 from .cicy import CICY
 
 __all__ = ["StabilityDataset", "make_stability_dataset", "load_dataset"]
@@ -52,22 +51,11 @@ class StabilityDataset:
         return CICY(self.config)
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write X, y, config and meta to `path` (.npz), atomically (temp file + os.replace).
-
-        This mirrors ``autograd.io.atomic_write`` on purpose: physics depends on numpy only."""
-        path = Path(path)
+        """Write X, y, config and meta to `path` (.npz), atomically (temp file + os.replace,
+        ``physics._io.atomic_write``: the umask's modes, no temporary left behind)."""
         meta = json.dumps({"format": FORMAT, "version": VERSION, **self.meta}, sort_keys=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, X=self.X, y=self.y, config=self.config, meta=np.array(meta))
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return atomic_write(path, lambda fh: np.savez(fh, X=self.X, y=self.y,
+                                                      config=self.config, meta=np.array(meta)))
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> StabilityDataset:
@@ -97,26 +85,12 @@ def load_dataset(path: str | os.PathLike) -> StabilityDataset:
     A truncated, corrupted or foreign file raises ValueError naming the file and the problem.
     """
     path = Path(path)
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            keys = set(npz.files)
-            missing = {"X", "y", "config", "meta"} - keys
-            if missing:
-                raise ValueError(
-                    f"{path} is not a cygrad stability dataset: missing arrays {sorted(missing)} "
-                    f"(found {sorted(keys)})"
-                )
-            X, y, config, meta_arr = npz["X"], npz["y"], npz["config"], npz["meta"]
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(
-            f"{path} could not be read as a .npz dataset (truncated or not an .npz file): {exc}"
-        ) from None
-    except ValueError as exc:
-        if str(path) in str(exc):
-            raise
-        raise ValueError(f"{path} could not be read as a .npz dataset: {exc}") from None
+    arrays = read_npz(path, who="load_dataset")
+    missing = {"X", "y", "config", "meta"} - arrays.keys()
+    if missing:
+        raise ValueError(f"{path} is not a cygrad stability dataset: missing arrays "
+                         f"{sorted(missing)} (found {sorted(arrays)})")
+    X, y, config, meta_arr = arrays["X"], arrays["y"], arrays["config"], arrays["meta"]
     try:
         meta = json.loads(str(meta_arr[()]))
     except (json.JSONDecodeError, TypeError, IndexError) as exc:

@@ -146,3 +146,45 @@ def test_reduce_on_plateau():
     assert o.param_groups[0]["lr"] == 0.5
     s.step(0.1)
     assert o.param_groups[0]["lr"] == 0.5
+
+
+def _p():
+    return nn.Parameter([1.0, 2.0])
+
+
+BAD_ARGUMENTS = [
+    (lambda: nn.optim.Adam([_p()], lr=float("nan")), ValueError, "lr must be finite"),
+    (lambda: nn.optim.Adam([_p()], eps=float("nan")), ValueError, "eps"),
+    (lambda: nn.optim.Adam([_p()], eps=-1e-8), ValueError, "eps must be >= 0"),
+    (lambda: nn.optim.AdamW([_p()], weight_decay=float("nan")), ValueError, "weight_decay"),
+    (lambda: nn.optim.Adam([_p()], betas=(0.9, 1.0)), ValueError, r"betas\[1\]"),
+    (lambda: nn.optim.Adam([_p()], betas=0.9), TypeError, "pair"),
+    (lambda: nn.optim.SGD([_p()], lr=-0.1), ValueError, "lr must be >= 0"),
+    (lambda: nn.optim.SGD([_p()], lr="0.1"), TypeError, "lr must be a real number"),
+    (lambda: nn.optim.SGD([_p()], lr=True), TypeError, "lr must be a real number"),
+    (lambda: nn.optim.SGD([_p()], momentum=-0.5), ValueError, "momentum"),
+    (lambda: nn.optim.SGD([_p()], weight_decay=-1), ValueError, "weight_decay"),
+    (lambda: nn.optim.SGD([_p()], lr=float("inf")), ValueError, "finite"),
+    (lambda: nn.optim.SGD([_p()], momentum=0.9, nesterov="yes"), TypeError, "nesterov"),
+    (lambda: nn.optim.SGD([_p()], nesterov=True), ValueError, "Nesterov"),
+    (lambda: nn.optim.RMSprop([_p()], alpha=float("nan")), ValueError, "alpha"),
+    (lambda: nn.optim.SGD(nn.MLP([2, 2]).parameters, lr=0.1), TypeError, "call it"),
+    (lambda: nn.optim.SGD(_p(), lr=0.1), TypeError, "single Tensor"),
+    (lambda: nn.optim.SGD(nn.MLP([2, 2]), lr=0.1), TypeError, "model.parameters()"),
+    (lambda: nn.optim.SGD([{"lr": 0.1}]), ValueError, "no 'params'"),
+    (lambda: nn.optim.SGD([{"params": [_p()], "lr": -1.0}]), ValueError, "group 0"),
+]
+
+
+@pytest.mark.parametrize("make,exc,words", BAD_ARGUMENTS)
+def test_optimizer_arguments_are_checked_as_pytorch_does(make, exc, words):
+    with pytest.raises(exc, match=words):
+        make()
+
+
+def test_a_parameter_listed_twice_is_refused():
+    p = _p()
+    with pytest.raises(ValueError, match="listed twice"):
+        nn.optim.SGD([p, p], lr=0.1)
+    with pytest.raises(ValueError, match="group 0 item 0 and group 1 item 0"):
+        nn.optim.Adam([{"params": [p]}, {"params": [p], "lr": 0.1}])

@@ -74,7 +74,7 @@ def test_failed_write_keeps_the_previous_file(tmp_path, monkeypatch):
     def broken(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", broken)
+    monkeypatch.setattr(np.lib.format, "write_array", broken)
     with pytest.raises(OSError, match="disk full"):
         nn.MLP([2, 2], rng=1).save(path)
     assert path.read_bytes() == good
