@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import _common as common
+import _h11_paper as paper
 import numpy as np
 
 import autograd as ag
@@ -107,11 +108,25 @@ def build_parser() -> Any:
                    default=common.DATA_ROOT / "cicy" / "cicy3o.json.gz",
                    help="the CICY list, JSON(.gz) as in ../shared/data/cicy "
                         "(default: %(default)s)")
-    g.add_argument("--train-fractions", type=float, nargs="+", default=[0.8, 0.3],
+    g.add_argument("--train-fractions", "--train-fraction", type=float, nargs="+",
+                   default=[0.8, 0.3],
                    help="fractions of the list used for training; the rest is the test set "
+                        "(the paper recipe: 0.8 or 0.3, with 10%% validation) "
                         "(default: 0.8 0.3)")
     g.add_argument("--limit", type=int, default=None,
                    help="use only the first N configurations (quick trials)")
+    r = p.add_argument_group("the paper's recipe (Erbin & Finotello)")
+    r.add_argument("--recipe", choices=("default", "paper"), default="default",
+                   help="paper: the authors' data, splits, network and training exactly, "
+                        "up to 2000 epochs (see examples/_h11_paper.py); --epochs caps the "
+                        "epochs (default: %(default)s)")
+    r.add_argument("--budget", type=float, default=None, metavar="MINUTES",
+                   help="paper recipe: stop cleanly after this much training time, with a "
+                        "checkpoint and the best weights")
+    r.add_argument("--resume", action="store_true",
+                   help="paper recipe: continue from the checkpoint in --out, bit for bit")
+    r.add_argument("--checkpoint-every", type=int, default=5, metavar="EPOCHS",
+                   help="paper recipe: epochs between checkpoints (default: %(default)s)")
     m = p.add_argument_group("models")
     m.add_argument("--models", nargs="+", choices=("dense", "inception"),
                    default=["dense", "inception"], help="networks to train (default: both)")
@@ -133,6 +148,10 @@ def build_parser() -> Any:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = build_parser().parse_args(argv)
     started = time.perf_counter()
+    if args.recipe == "paper":
+        if args.checkpoint_every < 1 or (args.budget is not None and args.budget <= 0):
+            raise SystemExit("error: --checkpoint-every must be >= 1 and --budget > 0")
+        return paper.main(args, common.output_folder(args), started)
     settings = common.network_settings(args)
     records = physics.load_cicy_json(common.require_file(args.cicy_list, "--cicy-list"))
     if args.limit:
