@@ -41,14 +41,20 @@ def _np_conv_back(g: np.ndarray, w: np.ndarray, win: np.ndarray, xshape: tuple,
     return dxp[:, :, pt:pt + h, pl:pl + wd], dw, db
 
 
+def _cmean(a: np.ndarray) -> np.ndarray:
+    """Per-channel mean over (N, H, W), accumulated in float64: a float32 sum over 5760
+    values drifts by ~1e-4, and BatchNorm's backward subtracts such means."""
+    return a.mean(axis=(0, 2, 3), keepdims=True, dtype=np.float64).astype(a.dtype)
+
+
 def _np_loss_grad(p: dict, data: dict, running: dict) -> tuple[float, dict]:
     x, saved = data["X"], []
-    for m, f in enumerate(w6.FILTERS):
+    for m in range(len(w6.FILTERS)):
         a, wa = _np_conv(x, p[f"col{m}_w"], p[f"col{m}_b"], (w6.PAD_COL, (0, 0)))
         b, wb = _np_conv(x, p[f"row{m}_w"], p[f"row{m}_b"], ((0, 0), w6.PAD_ROW))
         z = np.concatenate([np.maximum(a, 0), np.maximum(b, 0)], axis=1)
-        mean = z.mean(axis=(0, 2, 3), keepdims=True)
-        var = z.var(axis=(0, 2, 3), keepdims=True)
+        mean = _cmean(z)
+        var = _cmean((z - mean) ** 2)
         rstd = 1 / np.sqrt(var + w6.EPS)
         xhat = (z - mean) * rstd
         cnt = z.size // z.shape[1]
@@ -71,11 +77,11 @@ def _np_loss_grad(p: dict, data: dict, running: dict) -> tuple[float, dict]:
     gx = (g @ p["dense_w"]).reshape(x.shape) * data["mask"]
     for m in reversed(range(len(w6.FILTERS))):
         xin, wa, wb, z, xhat, rstd = saved[m]
-        grads[f"bn{m}_g"] = (gx * xhat).sum(axis=(0, 2, 3))
-        grads[f"bn{m}_b"] = gx.sum(axis=(0, 2, 3))
+        cnt = gx.size // gx.shape[1]
+        grads[f"bn{m}_g"] = _cmean(gx * xhat).reshape(-1) * cnt
+        grads[f"bn{m}_b"] = _cmean(gx).reshape(-1) * cnt
         dxhat = gx * p[f"bn{m}_g"][None, :, None, None]
-        gz = rstd * (dxhat - dxhat.mean(axis=(0, 2, 3), keepdims=True)
-                     - xhat * (dxhat * xhat).mean(axis=(0, 2, 3), keepdims=True))
+        gz = rstd * (dxhat - _cmean(dxhat) - xhat * _cmean(dxhat * xhat))
         gz = gz * (z > 0)
         f = w6.FILTERS[m]
         dxa, grads[f"col{m}_w"], grads[f"col{m}_b"] = _np_conv_back(
