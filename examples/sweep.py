@@ -176,7 +176,8 @@ def summary(records: list[dict[str, Any]], metric: str, top: int) -> str:
 
 
 def plot_best(records: list[dict[str, Any]], metric: str, top: int, path: Path) -> Path | None:
-    """The best runs' test curves (val_accuracy, else val_loss) from their history.json."""
+    """The best runs' training curves (accuracy, else loss) from their history.json (the
+    test set is scored once, after training, and never watched during it)."""
     plt = common.pyplot()
     fig, ax = plt.subplots(figsize=(7, 4))
     for r in ranked(records, metric)[:top]:
@@ -186,14 +187,14 @@ def plot_best(records: list[dict[str, Any]], metric: str, top: int, path: Path) 
         hist = json.loads(hist_path.read_text())
         if "loss" not in hist:  # several models per run: take the first
             hist = next(iter(hist.values()), {})
-        key = "val_accuracy" if "val_accuracy" in hist else "val_loss"
+        key = "accuracy" if "accuracy" in hist else "loss"
         if key not in hist:
             continue
         c = r["config"]
         ax.plot(np.arange(1, len(hist[key]) + 1), hist[key],
                 label=f"d{c['depth']} w{c['width']} {c['activation']} lr {c['lr']:g} "
                       f"s{c['seed']}: {float(r['metrics'][metric]):.4f}")
-        ax.set_ylabel(key.replace("val_", "test "))
+        ax.set_ylabel(f"train {key}")
     if not ax.lines:
         plt.close(fig)
         return None

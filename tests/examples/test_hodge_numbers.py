@@ -34,12 +34,10 @@ def test_inception_column_kernel_sees_the_whole_column():
     rng = np.random.default_rng(1)
     module = hodge_numbers.InceptionModule(1, 2, (12, 15), rng)
     x = rng.normal(size=(1, 1, 12, 15))
-    base = module.column(hodge_numbers.ag.pad(hodge_numbers.ag.Tensor(x),
-                                              module._pad_col)).data
+    base = module.column(x).data
     x2 = x.copy()
     x2[0, 0, 3, 4] += 1.0
-    moved = module.column(hodge_numbers.ag.pad(hodge_numbers.ag.Tensor(x2),
-                                               module._pad_col)).data
+    moved = module.column(x2).data
     changed = np.abs(moved - base).sum(axis=(0, 1)) > 0
     assert changed[:, 4].sum() >= 7 and not changed[:, np.arange(15) != 4].any()
 
