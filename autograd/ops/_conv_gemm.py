@@ -69,34 +69,57 @@ def _rows(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _rows_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, axis: int,
-                  geo: Geometry) -> np.ndarray:
+                  geo: Geometry, cache: dict | None) -> np.ndarray:
     o, c, k = w.shape[0], w.shape[1], w.shape[axis]
     n, a, other = x.shape[0], x.shape[axis], x.shape[5 - axis]
     a_out = out_size(a, k, 1, geo.padding[axis - 2], 1)
-    wk = w.reshape(o, c, k).transpose(0, 2, 1).reshape(o, k * c)  # (O, k*C), tap-major
+    # the kernel as (k*C, O), tap-major: each row's taps are a contiguous block, read
+    # transposed (BLAS takes a transposed operand without a copy)
+    wkt = w.reshape(o, c, k).transpose(2, 1, 0).reshape(k * c, o)
     xr = _rows(x, axis)
+    if cache is not None:
+        cache["rows"] = xr  # the weight gradient reads the same layout
     y = np.empty((a_out * o, n * other), np.result_type(x, w))
     for row, (i0, i1, r0) in enumerate(_plan(a, a_out, k, geo.padding[axis - 2][0])):
         dst = y[row * o:(row + 1) * o]
         if i1 <= i0:
             dst[...] = 0
         else:
-            np.matmul(wk[:, i0 * c:i1 * c], xr[r0 * c:(r0 + i1 - i0) * c], out=dst)
+            np.matmul(wkt[i0 * c:i1 * c].T, xr[r0 * c:(r0 + i1 - i0) * c], out=dst)
     if b is not None:
         y.reshape(a_out, o, -1)[...] += b[:, None]
     return y.reshape(a_out, o, n, other).transpose(_INVERSE[axis])
 
 
+class _GradRows:
+    """The output gradient in the rows layout, made once for both of a layer's backward
+    products: the engine asks for the input gradient and then the weight gradient with
+    the same array ``g``, so the second finds it here (one slot, released when used)."""
+
+    g: np.ndarray | None = None
+    axis = 0
+    rows: np.ndarray | None = None
+
+    @classmethod
+    def get(cls, g: np.ndarray, axis: int, keep: bool) -> np.ndarray:
+        if cls.g is g and cls.axis == axis and cls.rows is not None:
+            rows = cls.rows
+        else:
+            rows = _rows(g, axis)
+        cls.g, cls.axis, cls.rows = (g, axis, rows) if keep else (None, 0, None)
+        return rows
+
+
 def _rows_input_grad(g: np.ndarray, w: np.ndarray, xshape: tuple, axis: int,
-                     geo: Geometry) -> np.ndarray:
+                     geo: Geometry, share: bool) -> np.ndarray:
     o, c, k = w.shape[0], w.shape[1], w.shape[axis]
     n, a, other = xshape[0], xshape[axis], xshape[5 - axis]
     pad = geo.padding[axis - 2][0]
     a_out = g.shape[axis]
-    # WR[c, j, o] = w[o, c, k-1-j]: for input row r the output rows h' = r + pad - i
-    # rise as the tap i falls, so reversed taps make them one contiguous block
-    wr = w.reshape(o, c, k)[:, :, ::-1].transpose(1, 2, 0).reshape(c, k * o)
-    gr = _rows(g, axis)
+    # WR[j, o, c] = w[o, c, k-1-j]: for input row r the output rows h' = r + pad - i rise
+    # as the tap i falls, so reversed taps make them one contiguous block
+    wrt = w.reshape(o, c, k)[:, :, ::-1].transpose(2, 0, 1).reshape(k * o, c)
+    gr = _GradRows.get(g, axis, keep=share)
     dx = np.empty((a * c, n * other), np.result_type(g, w))
     for r in range(a):
         h0, h1 = max(0, r + pad - k + 1), min(a_out, r + pad + 1)
@@ -105,21 +128,21 @@ def _rows_input_grad(g: np.ndarray, w: np.ndarray, xshape: tuple, axis: int,
             dst[...] = 0
             continue
         j0 = k - 1 - r - pad + h0
-        np.matmul(wr[:, j0 * o:(j0 + h1 - h0) * o], gr[h0 * o:h1 * o], out=dst)
+        np.matmul(wrt[j0 * o:(j0 + h1 - h0) * o].T, gr[h0 * o:h1 * o], out=dst)
     return dx.reshape(a, c, n, other).transpose(_INVERSE[axis])
 
 
 def _rows_weight_grad(x: np.ndarray, g: np.ndarray, wshape: tuple, axis: int,
-                      geo: Geometry) -> np.ndarray:
+                      geo: Geometry, xr: np.ndarray | None) -> np.ndarray:
     o, c, k = wshape[0], wshape[1], wshape[axis]
     a, a_out = x.shape[axis], g.shape[axis]
-    xr, gr = _rows(x, axis), _rows(g, axis)
-    dwk = np.zeros((o, k * c), np.result_type(x, g))
+    xr = _rows(x, axis) if xr is None else xr
+    gr = _GradRows.get(g, axis, keep=False)
+    dwkt = np.zeros((k * c, o), np.result_type(x, g))
     for row, (i0, i1, r0) in enumerate(_plan(a, a_out, k, geo.padding[axis - 2][0])):
         if i1 > i0:
-            dwk[:, i0 * c:i1 * c] += gr[row * o:(row + 1) * o] @ \
-                xr[r0 * c:(r0 + i1 - i0) * c].T
-    return dwk.reshape(o, k, c).transpose(0, 2, 1).reshape(wshape)
+            dwkt[i0 * c:i1 * c] += xr[r0 * c:(r0 + i1 - i0) * c] @ gr[row * o:(row + 1) * o].T
+    return dwkt.reshape(k, c, o).transpose(2, 1, 0).reshape(wshape)
 
 
 @lru_cache(maxsize=256)
@@ -170,11 +193,13 @@ def _fold_cols(dcols: np.ndarray, xshape: tuple, wshape: tuple, geo: Geometry) -
 
 
 # ------------------------------------------------------------------ the three products
-def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: Geometry) -> np.ndarray:
-    """y (N, O, H', W') = conv(x, w) + b."""
+def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: Geometry,
+            cache: dict | None = None) -> np.ndarray:
+    """y (N, O, H', W') = conv(x, w) + b. ``cache``, if given, receives the input's
+    rows-layout copy for ``weight_grad`` (rows layout only)."""
     axis = rows_axis(w.shape, geo)
     if axis is not None:
-        return _rows_forward(x, w, b, axis, geo)
+        return _rows_forward(x, w, b, axis, geo, cache)
     o = w.shape[0]
     n, _, oh, ow = out_shape(x.shape, w.shape, geo)
     y = w.reshape(o, -1) @ _cols(x, w.shape, geo)  # (O, N*H'*W')
@@ -189,18 +214,22 @@ def _grad_cols(g: np.ndarray) -> np.ndarray:
     return t.reshape(t.shape[0], -1)
 
 
-def input_grad(g: np.ndarray, w: np.ndarray, xshape: tuple, geo: Geometry) -> np.ndarray:
-    """dL/dx (of shape ``xshape``) from dL/dy = g: the transposed convolution."""
+def input_grad(g: np.ndarray, w: np.ndarray, xshape: tuple, geo: Geometry,
+               share: bool = False) -> np.ndarray:
+    """dL/dx (of shape ``xshape``) from dL/dy = g: the transposed convolution. ``share``:
+    keep g's rows layout for the ``weight_grad`` call that follows (the conv2d rule)."""
     axis = rows_axis(w.shape, geo)
     if axis is not None:
-        return _rows_input_grad(g, w, xshape, axis, geo)
+        return _rows_input_grad(g, w, xshape, axis, geo, share)
     dcols = w.reshape(w.shape[0], -1).T @ _grad_cols(g)
     return _fold_cols(dcols, xshape, w.shape, geo)
 
 
-def weight_grad(x: np.ndarray, g: np.ndarray, wshape: tuple, geo: Geometry) -> np.ndarray:
-    """dL/dw (of shape ``wshape``) from the input x and dL/dy = g."""
+def weight_grad(x: np.ndarray, g: np.ndarray, wshape: tuple, geo: Geometry,
+                rows: np.ndarray | None = None) -> np.ndarray:
+    """dL/dw (of shape ``wshape``) from the input x and dL/dy = g (``rows``: forward's
+    cached copy of x in the rows layout)."""
     axis = rows_axis(wshape, geo)
     if axis is not None:
-        return _rows_weight_grad(x, g, wshape, axis, geo)
+        return _rows_weight_grad(x, g, wshape, axis, geo, rows)
     return (_grad_cols(g) @ _cols(x, wshape, geo).T).reshape(wshape)

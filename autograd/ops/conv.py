@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..mode import is_grad_enabled
 from ..registry import defop
 from ..tensor import Tensor, apply
 from . import _conv_gemm as K
@@ -72,17 +73,21 @@ def _geo(params: dict) -> K.Geometry:
     return K.Geometry(params["stride"], params["padding"], params["dilation"])
 
 
+def _geo_kw(p: dict) -> dict:
+    return {k: p[k] for k in ("stride", "padding", "dilation")}
+
+
 # ------------------------------------------------------------------ derivative rules
 def _conv_x(F: Any, g: Any, y: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
     if F.recording:
-        return conv2d_input(g, w, x.shape, **p)
-    return K.input_grad(g, w, x.shape, _geo(p))
+        return conv2d_input(g, w, x.shape, **_geo_kw(p))
+    return K.input_grad(g, w, x.shape, _geo(p), share=True)
 
 
 def _conv_w(F: Any, g: Any, y: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
     if F.recording:
-        return conv2d_weight(x, g, w.shape, **p)
-    return K.weight_grad(x, g, w.shape, _geo(p))
+        return conv2d_weight(x, g, w.shape, **_geo_kw(p))
+    return K.weight_grad(x, g, w.shape, _geo(p), p.get("_rows"))
 
 
 def _conv_b(F: Any, g: Any, y: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
@@ -109,13 +114,22 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,  # noqa: 
             (Tensor(const(input, weight.dtype)), weight)
     geo = geometry("conv2d", stride, padding, dilation)
     _check("conv2d", x.shape, w.shape, geo)
+    # a weight that will need its gradient keeps forward's relaid-out input (rows layout)
+    cache: dict | None = {} if w.requires_grad and is_grad_enabled() else None
+    params = _params(geo)
     if bias is None:
-        return apply(conv2d.op, (x, w), K.forward(x.data, w.data, None, geo), _params(geo))
-    b = bias if isinstance(bias, Tensor) else Tensor(const(np.asarray(bias), x.dtype))
-    if b.shape != (w.shape[0],):
-        raise ValueError(f"conv2d: bias of shape {b.shape} must have shape ({w.shape[0]},) "
-                         "(out_channels)")
-    return apply(conv2d.op, (x, w, b), K.forward(x.data, w.data, b.data, geo), _params(geo))
+        y = K.forward(x.data, w.data, None, geo, cache)
+        inputs: tuple = (x, w)
+    else:
+        b = bias if isinstance(bias, Tensor) else Tensor(const(np.asarray(bias), x.dtype))
+        if b.shape != (w.shape[0],):
+            raise ValueError(f"conv2d: bias of shape {b.shape} must have shape "
+                             f"({w.shape[0]},) (out_channels)")
+        y = K.forward(x.data, w.data, b.data, geo, cache)
+        inputs = (x, w, b)
+    if cache:
+        params["_rows"] = cache["rows"]
+    return apply(conv2d.op, inputs, y, params)
 
 
 def _input_g(F: Any, gy: Any, y: Any, g: Any, w: Any, **p: Any) -> Any:
@@ -131,10 +145,6 @@ def _input_w(F: Any, gy: Any, y: Any, g: Any, w: Any, **p: Any) -> Any:
     if F.recording:
         return conv2d_weight(gy, g, w.shape, **_geo_kw(p))
     return K.weight_grad(gy, g, w.shape, _geo(p))
-
-
-def _geo_kw(p: dict) -> dict:
-    return {k: p[k] for k in ("stride", "padding", "dilation")}
 
 
 @defop(_input_g, _input_w, sample=lambda d: _derived_sample(d, "input"), saves=(0, 1),
