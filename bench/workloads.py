@@ -57,7 +57,9 @@ class Case:
     rtol: float = 1e-9
     per_op: bool = False
     repeats: int | None = None  # fixed number of timed rounds (long cases), else the default
-    floor: tuple = ()  # cygrad's target: ("ratio", x), ("per_op", s), ("vs", peer), ("completes",)
+    # cygrad's target: ("ratio", x), ("per_op", s), ("vs", peer), ("completes",), or
+    # ("vs", peer, x1, x2): at most x1 times the peer with one thread, x2 with two or more
+    floor: tuple = ()
     meta: dict = field(default_factory=dict, compare=False, hash=False)
 
 
