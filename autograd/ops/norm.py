@@ -32,11 +32,18 @@ def _shape(x: Any) -> tuple[int, ...]:
     return (1, x.shape[1]) + (1,) * (len(x.shape) - 2)
 
 
+def _ncl(a: np.ndarray) -> np.ndarray:
+    return a.reshape(a.shape[0], a.shape[1], -1)
+
+
 def channel_sum(a: np.ndarray) -> np.ndarray:
     """Sum over every axis but axis 1: (N, C, ...) -> (C,)."""
-    if a.ndim == 2:
-        return a.sum(axis=0)
-    return np.einsum("ncl->c", a.reshape(a.shape[0], a.shape[1], -1))
+    return np.einsum("ncl->c", _ncl(a))
+
+
+def channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """sum(a * b) over every axis but axis 1, without the product array."""
+    return np.einsum("ncl,ncl->c", _ncl(a), _ncl(b))
 
 
 def _xhat_tensor(F: Any, x: Any, eps: float) -> tuple[Any, Any]:
@@ -54,7 +61,7 @@ def _bn_x(F: Any, g: Any, y: Any, x: Any, weight: Any = None, bias: Any = None,
         scale = _rstd if weight is None else _rstd * weight
         d = g * scale.reshape(shape)  # gamma rstd g, a fresh array
         d -= (channel_sum(d) / m).reshape(shape)
-        d -= _xhat * (channel_sum(g * _xhat) * (scale / m)).reshape(shape)
+        d -= _xhat * (channel_dot(g, _xhat) * (scale / m)).reshape(shape)
         return d
     axes = _axes(len(x.shape))
     xhat, rstd = _xhat_tensor(F, x, eps)
@@ -66,7 +73,7 @@ def _bn_x(F: Any, g: Any, y: Any, x: Any, weight: Any = None, bias: Any = None,
 def _bn_weight(F: Any, g: Any, y: Any, x: Any, weight: Any = None, bias: Any = None,
                eps: float = 1e-5, _xhat: Any = None, _rstd: Any = None) -> Any:
     if not F.recording and _xhat is not None:
-        return channel_sum(g * _xhat)
+        return channel_dot(g, _xhat)
     xhat, _ = _xhat_tensor(F, x, eps)
     return F.sum(g * xhat, _axes(len(x.shape)), False)
 
@@ -102,7 +109,7 @@ def batch_norm(input: Any, weight: Any = None, bias: Any = None,  # noqa: A002
     shape = _shape(x)
     mean = channel_sum(data) / m
     xhat = data - mean.reshape(shape)
-    var = channel_sum(xhat * xhat) / m
+    var = channel_dot(xhat, xhat) / m
     rstd = (1.0 / np.sqrt(var + eps)).astype(data.dtype, copy=False)
     xhat *= rstd.reshape(shape)
     if running_mean is not None:
