@@ -281,24 +281,29 @@ def published_history(fraction: float) -> dict[str, np.ndarray] | None:
 
 
 def plot(run: Run, fraction: float, path: Path) -> Path:
-    """Our validation (and training) loss per epoch beside the authors'."""
+    """Our validation (and training) loss per epoch beside the authors': the epochs we
+    ran (left) and the whole published run (right)."""
     plt = common.pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     pub = published_history(fraction)
-    if pub is not None:
-        ax.plot(pub["epoch"], pub["val_loss"], color="0.6", label="published val_loss")
-        ax.plot(pub["epoch"], pub["loss"], color="0.6", linestyle=":",
-                label="published loss")
     epochs = np.arange(1, run.epoch + 1)
-    ax.plot(epochs, run.history["val_loss"], color="C0", label="cygrad val_loss")
-    ax.plot(epochs, run.history["loss"], color="C0", linestyle=":", label="cygrad loss")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("MSE + penalty")
-    ax.set_title(f"h11, Inception (paper recipe), {fraction:.0%} training: "
-                 f"{run.epoch} epochs here")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    for ax, last in zip(axes, (max(run.epoch, 2), None)):
+        if pub is not None:
+            n = len(pub["epoch"]) if last is None else min(last, len(pub["epoch"]))
+            ax.plot(pub["epoch"][:n], pub["val_loss"][:n], color="0.55",
+                    label="published val_loss")
+            ax.plot(pub["epoch"][:n], pub["loss"][:n], color="0.55", linestyle=":",
+                    label="published loss")
+        ax.plot(epochs, run.history["val_loss"], color="C0", label="cygrad val_loss")
+        ax.plot(epochs, run.history["loss"], color="C0", linestyle=":", label="cygrad loss")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("MSE + penalty")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    axes[0].set_title(f"the {run.epoch} epochs run here")
+    axes[1].set_title("the whole published run")
+    fig.suptitle(f"h11, Inception network, the paper's recipe, {fraction:.0%} training")
     return common.save_figure(fig, path)
 
 

@@ -36,14 +36,20 @@ def _ncl(a: np.ndarray) -> np.ndarray:
     return a.reshape(a.shape[0], a.shape[1], -1)
 
 
+# Sums over a channel's N*H*W values run in two stages: over each sample's H*W values in
+# the array's dtype, then over the samples in float64. One float32 pass over all 5760
+# values of a (32, C, 12, 15) batch drifted by ~1e-4 of the sum of magnitudes, and the
+# backward's mean subtractions turned that into 3e-4 errors in the first layers'
+# gradients; two stages are as accurate as float64 and as fast as one float32 pass.
 def channel_sum(a: np.ndarray) -> np.ndarray:
     """Sum over every axis but axis 1: (N, C, ...) -> (C,)."""
-    return np.einsum("ncl->c", _ncl(a))
+    return np.einsum("ncl->nc", _ncl(a)).sum(axis=0, dtype=np.float64).astype(a.dtype)
 
 
 def channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """sum(a * b) over every axis but axis 1, without the product array."""
-    return np.einsum("ncl,ncl->c", _ncl(a), _ncl(b))
+    return np.einsum("ncl,ncl->nc", _ncl(a), _ncl(b)).sum(axis=0, dtype=np.float64
+                                                        ).astype(a.dtype)
 
 
 def _xhat_tensor(F: Any, x: Any, eps: float) -> tuple[Any, Any]:
