@@ -106,12 +106,7 @@ def conv2d(input: Any, weight: Any, bias: Any = None, stride: Any = 1,  # noqa: 
     One GEMM over the whole batch; dx = conv2d_input(g, w), dw = conv2d_weight(x, g),
     db = g summed over (N, H', W').
     """
-    if isinstance(input, Tensor) and isinstance(weight, Tensor):
-        x, w = input, weight
-    else:
-        x = input if isinstance(input, Tensor) else None
-        x, w = (x, Tensor(const(weight, x.dtype))) if x is not None else \
-            (Tensor(const(input, weight.dtype)), weight)
+    x, w = _pair_tensors(input, weight)
     geo = geometry("conv2d", stride, padding, dilation)
     _check("conv2d", x.shape, w.shape, geo)
     # a weight that will need its gradient keeps forward's relaid-out input (rows layout)
