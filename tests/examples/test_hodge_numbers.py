@@ -92,7 +92,7 @@ def test_paper_splits_are_the_authors_test_sets(shared_data, fraction, sizes, di
 
 def _paper(tmp, shared_data, *extra):
     return run("hodge_numbers.py", "--recipe", "paper", "--cicy-list",
-               str(shared_data / "cicy" / "cicy3o.json.gz"), "--limit", "240",
+               str(shared_data / "cicy" / "cicy3o.json.gz"), "--limit", "150",
                "--train-fraction", "0.3", "--no-plots", "--out", str(tmp), *extra)
 
 
