@@ -236,10 +236,10 @@ def run_case(case: Case, workers: dict[str, Worker], args: argparse.Namespace) -
         if "stats" in row and base:
             row["ratio"] = row["stats"]["median"] / base["median"]
     return {"title": case.title, "rtol": case.rtol, "length": case.length,
-            "engines": rows, "floor": floor_verdict(case, rows)}
+            "engines": rows, "floor": floor_verdict(case, rows, args.threads)}
 
 
-def floor_verdict(case: Case, rows: dict[str, dict]) -> str:
+def floor_verdict(case: Case, rows: dict[str, dict], threads: int = 1) -> str:
     """cygrad's standing against the case's floor (a report, never an assertion)."""
     if not case.floor:
         return ""
@@ -260,8 +260,10 @@ def floor_verdict(case: Case, rows: dict[str, dict]) -> str:
         peer = rows.get(case.floor[1], {})
         if "stats" not in peer:
             return f"floor: cygrad no slower than {case.floor[1]}: {case.floor[1]} not measured"
-        ok = med <= peer["stats"]["median"]
-        text = (f"cygrad no slower than {case.floor[1]}: {fmt_time(med)} vs "
+        # ("vs", peer, factor on one thread, factor on two or more): at most factor x peer
+        factor = case.floor[min(threads, len(case.floor) - 1) + 1] if len(case.floor) > 2 else 1
+        ok = med <= factor * peer["stats"]["median"]
+        text = (f"cygrad <= {factor}x {case.floor[1]}: {fmt_time(med)} vs "
                 f"{fmt_time(peer['stats']['median'])}")
     else:
         ok = True

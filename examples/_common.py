@@ -171,13 +171,15 @@ def optimizer(model: nn.Module, settings: dict[str, Any]) -> nn.optim.Optimizer:
 
 
 def train(model: nn.Module, loss: Any, settings: dict[str, Any], train_data: tuple,
-          val_data: tuple | None, args: argparse.Namespace, metrics: Any = None,
-          drop_last: bool = False, callbacks: Sequence[Callback] | None = None
+          args: argparse.Namespace, metrics: Any = None, drop_last: bool = False,
+          val_data: tuple | None = None, callbacks: Sequence[Callback] | None = None
           ) -> nn.History:
-    """nn.fit with the script's settings; the validation data only records curves (no
-    early stopping, no model selection on it). ``drop_last`` skips each epoch's short
-    final batch (the same shuffled order otherwise). ``callbacks`` go to nn.fit, called
-    after each epoch (a sweep's pruner watches the curves through them)."""
+    """nn.fit with the script's settings. The history records training curves; pass
+    ``val_data`` only for a validation split carved from the training data, never the
+    test set (a test set that steers or even just watches training is no longer a held-out
+    score). ``drop_last`` skips each epoch's short final batch (the same shuffled order
+    otherwise). ``callbacks`` go to nn.fit, called after each epoch (a sweep's pruner
+    watches the curves through them)."""
     if drop_last:
         train_data = nn.DataLoader(*train_data, batch_size=settings["batch_size"],
                                    shuffle=True, drop_last=True, rng=args.seed)
@@ -268,7 +270,8 @@ def history_figure(histories: dict[str, dict[str, Sequence[float]]], title: str,
             if key == "lr" or not values:
                 continue
             ax = panels[losses.get(label, "loss")] if key.endswith("loss") else axes[0][-1]
-            name = key.replace("val_", "test ") if key.startswith("val_") else f"train {key}"
+            name = key.replace("val_", "validation ") if key.startswith("val_") \
+                else f"train {key}"
             epochs = np.arange(1, len(values) + 1)
             ax.plot(epochs, values, label=prefix + name,
                     linestyle="--" if key.startswith("val_") else "-",

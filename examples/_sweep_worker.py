@@ -65,10 +65,10 @@ class Timer:
 
 
 class Pruning:
-    """nn.fit callback: report each epoch's validation value, stop when the pruner says.
+    """nn.fit callback: report each epoch's training value, stop when the pruner says.
 
-    The reported value is ``prune_on`` from the history ("auto": the validation twin of the
-    metric, val_accuracy for an accuracy, else val_loss), negated when its direction is
+    The reported value is ``prune_on`` from the history ("auto": the training twin of the
+    metric, accuracy for an accuracy, else the loss), negated when its direction is
     the opposite of the study's, since Optuna's pruners read values in the study's
     direction. Steps count epochs across all the fits of a run (hodge_numbers trains
     several models), the same sequence in every trial."""
@@ -85,8 +85,10 @@ class Pruning:
                 raise KeyError(f"sweep: --prune-on {self.task.prune_on!r} is not recorded by "
                                f"{self.task.experiment}; recorded are {sorted(history)}")
             return self.task.prune_on
-        twin = "val_" + self.task.metric.removeprefix("test_")
-        return twin if twin in history else "val_loss"
+        # The experiments record training curves (their test sets are scored once, after
+        # training): prune on the training twin of the metric, else the training loss.
+        twin = self.task.metric.removeprefix("test_").removeprefix("train_")
+        return twin if twin in history else "loss"
 
     def __call__(self, epoch: int, history: dict[str, list[float]]) -> None:
         self.history = history

@@ -167,8 +167,7 @@ def run(args: Any, callbacks: Sequence[common.Callback] | None = None) -> dict[s
         x_tr, x_te = scaler.transform(inputs(train, mode)), scaler.transform(inputs(test, mode))
         net = common.mlp(x_tr.shape[1], model_kind.n_out, settings, args.seed)
         hist = common.train(net, model_kind.loss(), settings,
-                            (x_tr, model_kind.targets(train)),
-                            (x_te, model_kind.targets(test)), args,
+                            (x_tr, model_kind.targets(train)), args,
                             callbacks=callbacks)
         histories[f"{n} {mode}"] = dict(hist)
         for part, x, dd in (("train", x_tr, train), ("test", x_te, test)):

@@ -172,7 +172,7 @@ def run(args: Any, callbacks: Sequence[common.Callback] | None = None) -> dict[s
 
     model = common.mlp(x_tr.shape[1], 2, settings, args.seed)
     loss = nn.CrossEntropyLoss()
-    history = common.train(model, loss, settings, (x_tr, y_tr), (x_te, y_te), args,
+    history = common.train(model, loss, settings, (x_tr, y_tr), args,
                            drop_last=last_batch == "drop",
                            metrics=["accuracy"], callbacks=callbacks)
 

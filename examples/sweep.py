@@ -119,8 +119,9 @@ def build_parser() -> Any:
                         "the same epoch), halving (successive halving), none "
                         "(default: %(default)s)")
     s.add_argument("--prune-on", default="auto", metavar="KEY",
-                   help="history key the pruner watches (default auto: val_accuracy for an "
-                        "accuracy metric, else val_loss)")
+                   help="history key the pruner watches (default auto: the training "
+                        "accuracy for an accuracy metric, else the training loss; the "
+                        "experiments score their test sets only after training)")
     s.add_argument("--prune-warmup", type=int, default=5, metavar="EPOCHS",
                    help="median pruner: epochs every trial runs first (default: %(default)s)")
     r = p.add_argument_group("engines")
@@ -416,7 +417,8 @@ def summary(plan: Plan, trials: list, top: int) -> str:
 
 
 def plot_best(plan: Plan, trials: list, path: Path) -> Path | None:
-    """The best runs' test curves (val_accuracy, else val_loss) from their history.json."""
+    """The best runs' training curves (accuracy, else loss) from their history.json (the
+    test set is scored once, after training, and never watched during it)."""
     plt = common.pyplot()
     ok = _ranked(trials, plan.maximize)
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -427,12 +429,12 @@ def plot_best(plan: Plan, trials: list, path: Path) -> Path | None:
         hist = json.loads(hist_path.read_text())
         if "loss" not in hist:  # several models per run: take the first
             hist = next(iter(hist.values()), {})
-        key = "val_accuracy" if "val_accuracy" in hist else "val_loss"
+        key = "accuracy" if "accuracy" in hist else "loss"
         if key not in hist:
             continue
         ax.plot(np.arange(1, len(hist[key]) + 1), hist[key],
                 label=f"trial {t.number}: {_params(t.params)}: {t.value:.4f}")
-        ax.set_ylabel(key.replace("val_", "test "))
+        ax.set_ylabel(f"train {key}")
     if not ax.lines:
         plt.close(fig)
         return None

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from workloads import ADD, HVP_EPS, MUL, SCALAR_CHAIN, VECTOR_CHAIN, Case, chain_kinds, param_names
 
-from . import Runner, dispatch
+from . import Runner, dispatch, inception
 
 
 def version() -> str:
@@ -147,4 +147,4 @@ def _scalar_mlp(case: Case, data: dict) -> Runner:
 def build(case: Case, data: dict) -> Runner:
     return dispatch("numpy", case, data,
                     {"mlp": _mlp, "hvp": _hvp, "chain": _chain, "scalar_chain": _chain,
-                     "scalar_mlp": _scalar_mlp})
+                     "scalar_mlp": _scalar_mlp, "inception": inception.numpy_runner})

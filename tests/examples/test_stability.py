@@ -39,7 +39,8 @@ def test_default_problem_tiny_run_writes_everything(tmp_path):
     # 201 of 441 bundles are stable in the open cone; the split is stratified
     assert abs(m["stable_fraction"] - 201 / 441) < 0.01
     history = json.loads((tmp_path / "history.json").read_text())
-    assert len(history["loss"]) == 3 and len(history["val_accuracy"]) == 3
+    assert len(history["loss"]) == 3 and len(history["accuracy"]) == 3
+    assert not any(k.startswith("val_") for k in history)  # the test set is not watched
     for name in ("learning_curves.png", "decision_regions.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
 
