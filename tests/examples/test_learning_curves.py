@@ -33,8 +33,8 @@ def test_each_loss_gets_its_own_axis_and_no_panel_stays_empty():
     axes = fig.axes
     assert [ax.get_ylabel() for ax in axes] == ["MSE", "cross-entropy"]
     labels = [[line.get_label() for line in ax.lines] for ax in axes]
-    assert labels[0] == ["regression train loss", "regression test loss",
-                         "physics-regression train loss", "physics-regression test loss"]
+    assert labels[0] == ["regression train loss", "regression validation loss",
+                         "physics-regression train loss", "physics-regression validation loss"]
     assert all("classification" in name for name in labels[1])
     for ax in axes:
         assert _outside(ax.get_legend(), ax)  # the legend covers no curve
@@ -47,7 +47,7 @@ def test_metrics_get_a_panel_and_one_epoch_curves_stay_visible():
     fig = common.history_figure(runs, "t")
     loss_ax, metric_ax = fig.axes
     assert [line.get_label() for line in metric_ax.lines] == ["dense train accuracy",
-                                                             "dense test accuracy"]
+                                                             "dense validation accuracy"]
     for ax in fig.axes:
         assert all(line.get_marker() == "o" for line in ax.lines)  # one point still shows
         fig.canvas.draw()

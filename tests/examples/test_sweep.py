@@ -164,7 +164,7 @@ def test_experiments_take_callbacks_and_a_pruner_stops_them(tmp_path):
         ["--epochs", "4", "--box", "-4", "4", "--no-plots", "--out", str(tmp_path),
          "--progress", "off"])
     seen = []
-    stability.run(args, callbacks=[lambda epoch, h: seen.append((epoch, h["val_accuracy"][-1]))])
+    stability.run(args, callbacks=[lambda epoch, h: seen.append((epoch, h["accuracy"][-1]))])
     assert [e for e, _ in seen] == [0, 1, 2, 3]
     # a pruner on an in-memory study: one good finished trial, then a worse one is stopped
     study = optuna.create_study(direction="maximize",
@@ -177,7 +177,7 @@ def test_experiments_take_callbacks_and_a_pruner_stops_them(tmp_path):
                         argv=(), run_dir="", metric="test_accuracy", prune_on="auto",
                         maximize=True)
     pruning = sw.Pruning(study.ask(), task, sw.Timer())
-    with pytest.raises(optuna.TrialPruned, match="after epoch 1 \\(val_accuracy"):
+    with pytest.raises(optuna.TrialPruned, match="after epoch 1 \\(accuracy"):
         stability.run(args, callbacks=[pruning])
     # a loss is negated for a maximized study, so the pruner reads it the study's way
     task = sw.TrialTask(**{**task.__dict__, "prune_on": "val_loss"})
