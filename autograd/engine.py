@@ -140,8 +140,9 @@ def _unbroadcast(F: Any, gi: Any, shape: tuple, node: Node, i: int) -> Any:
     """Sum a gradient of the output's (broadcast) shape back to its input's ``shape``; a
     gradient that no broadcasting of ``shape`` could have made is a wrong rule."""
     gshape = tuple(gi.shape)
-    ok = len(gshape) >= len(shape) and all(
-        s == t or s == 1 for s, t in zip(shape, gshape[len(gshape) - len(shape):]))
+    lead = len(gshape) - len(shape)
+    ok = lead >= 0 and (gshape[lead:] == shape or all(  # leading axes only: a bias
+        s == t or s == 1 for s, t in zip(shape, gshape[lead:])))
     if not ok:
         raise RuntimeError(
             f"{node.op.name}: the derivative rule of input {i} returned a gradient of shape "
