@@ -16,6 +16,7 @@ Tools that watch the walk (the pictures) subscribe through ``autograd.graph``.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Sequence
 from heapq import heappop, heappush
@@ -40,12 +41,14 @@ _NO_PARAMS: dict = {}
 # before its saved values are released, with (run, step, node, g, sent).
 step_observers: list[Any] = []
 _runs = count()
+_grad_lock = threading.Lock()
 # Non-leaf tensors whose gradient backward keeps in ``.grad`` (``retain_grad()``).
 _retained: weakref.WeakKeyDictionary[Node, weakref.ref] = weakref.WeakKeyDictionary()
 
 
 def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = False,
-                every: bool = False) -> list[tuple[Any, Any]]:
+                every: bool = False, needs: tuple[int, ...] | None = None
+                ) -> list[tuple[Any, Any]]:
     """The chain rule at ``node``: ``[(target, gradient), ...]`` for each input that needs
     a gradient, given the gradient ``g`` of the node's output.
 
@@ -54,8 +57,10 @@ def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = 
     input gets ``g`` itself), summed over the axes broadcasting added, and checked to have
     the input's shape. Values the node saved must not have changed in place since it was
     recorded (version counters). With ``create_graph`` the rules run on Tensors and are
-    recorded; ``anomaly`` checks every gradient for NaN/inf. ``every`` (for pictures of
-    local derivatives) includes the inputs that need none but have a rule, constants too.
+    recorded; ``anomaly`` checks every gradient for NaN/inf. ``needs`` narrows the inputs
+    to those indices (``grad()`` skips inputs that lead to nothing it was asked for);
+    ``every`` (for pictures of local derivatives) includes the inputs that need none but
+    have a rule, constants too.
     """
     inputs = node.inputs
     if inputs is None:
@@ -78,17 +83,31 @@ def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = 
         else:
             args = [x._data if isinstance(x, Tensor) else x for x in inputs]
     params = node.params
-    vjps = node.op.vjps
-    needs = node.needs
-    if every:
-        needs = tuple(i for i in range(len(inputs)) if vjps[i] is not None)
+    op = node.op
+    if needs is None:
+        needs = node.needs
+    joint = op.joint
+    if joint is not None:  # one rule gives every input's gradient
+        grads = joint(F, g, out, *args, **params) if params else joint(F, g, out, *args)
+        if every:
+            needs = tuple(i for i, gi in enumerate(grads) if gi is not None)
+    elif every:  # the rules that can run on what the node kept
+        needs = tuple(i for i in range(len(inputs)) if op.vjps[i] is not None and (
+            op.reads is None or i in needs
+            or all(type(inputs[j]) is not Node for j in op.reads[i])))
+    vjps = op.vjps
     sent = []
     for i in needs:
-        rule = vjps[i] or _not_differentiable(node, i)
-        if rule is passthrough:
-            gi = g
+        if joint is not None:
+            gi = grads[i]
+            if gi is None:
+                _not_differentiable(node, i)
         else:
-            gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
+            rule = vjps[i] or _not_differentiable(node, i)
+            if rule is passthrough:
+                gi = g
+            else:
+                gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
         x = inputs[i]
         if x.__class__ is Node:
             target = x
@@ -121,8 +140,9 @@ def _unbroadcast(F: Any, gi: Any, shape: tuple, node: Node, i: int) -> Any:
     """Sum a gradient of the output's (broadcast) shape back to its input's ``shape``; a
     gradient that no broadcasting of ``shape`` could have made is a wrong rule."""
     gshape = tuple(gi.shape)
-    ok = len(gshape) >= len(shape) and all(
-        s == t or s == 1 for s, t in zip(shape, gshape[len(gshape) - len(shape):]))
+    lead = len(gshape) - len(shape)
+    ok = lead >= 0 and (gshape[lead:] == shape or all(  # leading axes only: a bias
+        s == t or s == 1 for s, t in zip(shape, gshape[lead:])))
     if not ok:
         raise RuntimeError(
             f"{node.op.name}: the derivative rule of input {i} returned a gradient of shape "
@@ -142,7 +162,7 @@ def _check_saved(node: Node) -> None:
             f"{out.version}, the op saved version {out.version - 1}. Use an out-of-place op "
             "(y = y + 1 instead of y += 1), or run backward before changing it"
         )
-    saves = node.op.saves
+    saves = node.op.saves_for(node.needs)
     for i, x in enumerate(node.inputs):
         if type(x) is Node or not isinstance(x, Tensor) or (saves is not None and i not in saves):
             continue
@@ -219,15 +239,16 @@ def _run(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: bool,
                 break
             if capture and node in capture:
                 got[node] = g
-            if flows is not None and node not in flows:
+            if flows is None:
+                sent = input_grads(node, g, create_graph, anomaly)
+            elif node in flows:  # only the inputs on a path to what grad() asked for
+                sent = input_grads(node, g, create_graph, anomaly, needs=flows[node])
+            else:
                 continue  # asked for by grad(), but leading to nothing else asked for
-            sent = input_grads(node, g, create_graph, anomaly)
             for target, gi in sent:
                 if target is ready:  # the one place where gradients add up (with below)
                     ready_g = ready_g + gi
                     continue
-                if flows is not None and target not in flows and target not in wanted:
-                    continue  # leads to nothing grad() was asked for
                 node_target = target.__class__ is Node
                 if node_target and ready is None and (not heap or heap[0][0] > -target.seq):
                     # made after every node in the heap, so nothing waiting for it yet
@@ -254,7 +275,8 @@ def _run(roots: Sequence[Tensor], seeds: Sequence[Any], retain_graph: bool,
     finally:
         if switches is not None:
             switches.__exit__()
-    got.update((t, gi) for t, gi in pending.items() if type(t) is not Node)
+    for t, gi in pending.items():  # what is left: the leaves' gradients
+        got[t] = gi
     return got
 
 
@@ -270,21 +292,24 @@ class _recording_backward:
         mode._set("anomaly", self.prev[1])
 
 
-def _leading_to(roots: Sequence[Tensor], wanted: set) -> set[Node]:
-    """The nodes from which a wanted leaf or node can be reached: the only ones whose
-    step ``grad()`` needs. Nodes are numbered after their inputs, so one pass in creation
-    order decides each node after all of its inputs."""
-    flows: set[Node] = set()
+def _leading_to(roots: Sequence[Tensor], wanted: set) -> dict[Node, tuple[int, ...]]:
+    """The nodes from which a wanted leaf or node can be reached, each with the indices of
+    its inputs that lead there: the only steps ``grad()`` needs. Nodes are numbered after
+    their inputs, so one pass in creation order decides each node after its inputs."""
+    flows: dict[Node, tuple[int, ...]] = {}
     for node in topological_order(roots):
-        for x in node.inputs:
-            if type(x) is not Node:
-                if not isinstance(x, Tensor):
-                    continue
-                x = x.grad_fn or x
-            if x in wanted or x in flows:
-                flows.add(node)
-                break
+        if node.tick != clock[0]:  # an input's node below is read from it: check first
+            _check_saved(node)
+        inputs = node.inputs
+        lead = tuple(i for i in node.needs
+                     if _target(inputs[i]) in wanted or _target(inputs[i]) in flows)
+        if lead:
+            flows[node] = lead
     return flows
+
+
+def _target(x: Any) -> Any:
+    return x if type(x) is Node else x.grad_fn or x
 
 
 def topological_order(roots: Sequence[Tensor]) -> list[Node]:
@@ -364,10 +389,11 @@ def backward(tensor: Tensor, gradient: Any = None, retain_graph: bool = False,
     retained = _retained_nodes() if _retained else ()
     got = _run([tensor], seeds, retain_graph or create_graph, create_graph, retained)
     seen: set[int] = {id(seeds[0])}  # a cotangent array the caller passed in is theirs
-    for t, g in got.items():
-        if type(t) is Node:
-            t = retained[t]
-        _accumulate(t, _as_grad(g, t, seen, create_graph), create_graph)
+    with _grad_lock:  # backward in several threads into shared leaves adds up every time
+        for t, g in got.items():
+            if type(t) is Node:
+                t = retained[t]
+            _accumulate(t, _as_grad(g, t, seen, create_graph), create_graph)
 
 
 def _retained_nodes() -> dict[Node, Tensor]:
@@ -394,7 +420,14 @@ def _as_grad(g: Any, t: Tensor, seen: set[int], create_graph: bool) -> Tensor:
     in the dtype of ``t`` (a float32 tensor used by a float64 op gets a float32 gradient,
     as in PyTorch). Fresh arrays, the common case, are not copied."""
     if isinstance(g, Tensor):
-        return g if create_graph else g.detach()
+        if not create_graph:
+            g = g.detach()
+        elif id(g) in seen:  # shared with another result or the caller's cotangent
+            from .ops import clone
+
+            g = clone(g)
+        seen.add(id(g))
+        return g
     dtype = t._data.dtype
     if type(g) is not np.ndarray:
         return wrap(np.array(g, dtype))  # a numpy scalar (0-d ops give those): fresh 0-d

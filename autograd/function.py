@@ -99,12 +99,14 @@ class Function:
             raise TypeError(f"{name}.forward returned {len(out)} values; a cygrad Function "
                             "has one output (split it into several Functions)")
         data = out._data if isinstance(out, Tensor) else np.asarray(out)
+        if any(isinstance(a, Tensor) and np.may_share_memory(data, a._data) for a in args):
+            data = data.copy()  # an input's own memory: the output must not alias it
         if data.dtype.kind != "f" and any(needs):
             raise TypeError(f"{name}.forward returned dtype {data.dtype}; a differentiable "
                             "output must be floating")
         made = apply(_opdef(cls, len(args)), args, data, {"_ctx": ctx})
-        if not isinstance(out, Tensor) or any(out is a for a in args) or out.grad_fn:
-            return made  # an array, an input returned as is: a tensor of its own
+        if not isinstance(out, Tensor) or data is not out._data or out.grad_fn:
+            return made  # an array, an input (or its memory) returned: a tensor of its own
         # The tensor forward returned becomes the output, so a saved output is the one in
         # the graph (its backward can be differentiated through it).
         out.grad_fn, out.requires_grad = made.grad_fn, made.requires_grad
@@ -114,54 +116,43 @@ class Function:
 
 
 def _opdef(cls: type, n: int) -> OpDef:
-    """The op a Function class records as: one rule per argument, each reading the
-    gradients that one call of ``backward`` returned."""
+    """The op a Function class records as: one joint rule, a call of ``backward``."""
     cache = cls.__dict__.get("_opdefs")
     if cache is None:
         cache = {}
         cls._opdefs = cache  # type: ignore[attr-defined]
     if n not in cache:
-        rules = tuple(_rule(cls, i, n) for i in range(n))
-        cache[n] = OpDef(cls.__name__, cls.apply, rules, label=cls.__name__, saves=(),
-                         saves_out=False, second_order=True)
+        cache[n] = OpDef(cls.__name__, cls.apply, (None,) * n, label=cls.__name__, saves=(),
+                         saves_out=False, joint=_joint(cls, n))
     return cache[n]
 
 
-def _rule(cls: type, i: int, n: int) -> Any:
-    def rule(F: Any, g: Any, y: Any, *args: Any, _ctx: FunctionCtx) -> Any:
-        return _gradients(cls, _ctx, F, g, n)[i]
+def _joint(cls: type, n: int) -> Any:
+    def gradients(F: Any, g: Any, y: Any, *args: Any, _ctx: FunctionCtx) -> list:
+        """``backward``'s gradients as the engine takes them: arrays, or Tensors when
+        the backward pass is recorded (create_graph), where ``backward`` records too."""
+        name = cls.__name__
+        if F.recording:
+            grads = cls.backward(_ctx, g)
+        else:
+            with mode.no_grad():
+                grads = cls.backward(_ctx, wrap(np.asarray(g)))
+        if not isinstance(grads, (tuple, list)):
+            grads = (grads,)
+        if len(grads) != n:
+            raise RuntimeError(f"{name}.backward returned {len(grads)} gradients, but forward "
+                               f"took {n} arguments; return one per argument (None where none)")
+        out = []
+        for k, gk in enumerate(grads):
+            if gk is None:
+                if _ctx.needs_input_grad[k]:  # None means zero, as in PyTorch
+                    gk = np.zeros(_ctx._shapes[k], np.asarray(F.raw(g)).dtype)
+                    gk = Tensor(gk) if F.recording else gk
+            elif not F.recording:
+                gk = gk._data if isinstance(gk, Tensor) else np.asarray(gk)
+            elif not isinstance(gk, Tensor):
+                gk = Tensor(gk)
+            out.append(gk)
+        return out
 
-    return rule
-
-
-def _gradients(cls: type, ctx: FunctionCtx, F: Any, g: Any, n: int) -> tuple:
-    """``backward``'s gradients for this ``g``, computed once per node and step (the
-    engine asks for them input by input)."""
-    cached = getattr(ctx, "_last", None)
-    if cached is not None and cached[0] is g:
-        return cached[1]
-    name = cls.__name__
-    if F.recording:  # create_graph: backward's Tensor ops are recorded
-        grads = cls.backward(ctx, g)
-    else:
-        with mode.no_grad():
-            grads = cls.backward(ctx, wrap(np.asarray(g)))
-    if not isinstance(grads, (tuple, list)):
-        grads = (grads,)
-    if len(grads) != n:
-        raise RuntimeError(f"{name}.backward returned {len(grads)} gradients, but forward "
-                           f"took {n} arguments; return one per argument (None where none)")
-    out = []
-    for k, gk in enumerate(grads):
-        if gk is None:
-            if ctx.needs_input_grad[k]:  # None means zero, as in PyTorch
-                gk = np.zeros(ctx._shapes[k], np.asarray(F.raw(g)).dtype)
-                gk = Tensor(gk) if F.recording else gk
-        elif not F.recording:
-            gk = gk._data if isinstance(gk, Tensor) else np.asarray(gk)
-        elif not isinstance(gk, Tensor):
-            gk = Tensor(gk)
-        out.append(gk)
-    result = tuple(out)
-    ctx._last = (g, result)  # type: ignore[attr-defined]
-    return result
+    return gradients

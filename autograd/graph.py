@@ -34,9 +34,10 @@ class RemovableHandle:
         self._hooks, self._fn = hooks, fn
 
     def remove(self) -> None:
-        if self._fn in self._hooks:
-            self._hooks.remove(self._fn)
-        mode.refresh_watched()
+        with mode._count_lock:
+            if self._fn in self._hooks:
+                self._hooks.remove(self._fn)
+            mode.refresh_watched()
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -47,8 +48,9 @@ class RemovableHandle:
 
 def observe_records(fn: Callable[[Node, Any], None]) -> RemovableHandle:
     """Call ``fn(node, out)`` whenever an op records a node (in any thread)."""
-    mode.record_observers.append(fn)
-    mode.refresh_watched()
+    with mode._count_lock:
+        mode.record_observers.append(fn)
+        mode.refresh_watched()
     return RemovableHandle(mode.record_observers, fn)
 
 

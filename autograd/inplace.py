@@ -44,27 +44,44 @@ def _refuse_leaf(t: Tensor, name: str) -> None:
     )
 
 
-def _snapshot(t: Tensor) -> Tensor:
-    """The tensor as it is before the change, in a copy of its own, for the op that
-    computes the new value: overwriting ``t`` cannot change what that op saved."""
-    old = wrap(t._data.copy())
+def _snapshot(t: Tensor, copy: bool) -> Tensor:
+    """The tensor as it is before the change, for the op that computes the new value: in
+    a copy of its own when that op's rule reads it, so overwriting ``t`` cannot change
+    what the op saved."""
+    old = wrap(t._data.copy() if copy else t._data)
     old.grad_fn, old.requires_grad = t.grad_fn, t.requires_grad
     return old
 
 
+def _own_array(t: Tensor) -> None:
+    """A 0-d op result holds a numpy scalar, which cannot change in place: give the
+    tensor a 0-d array of its own (the node that made it keeps the scalar it saved)."""
+    if type(t._data) is not np.ndarray:
+        t._data = np.array(t._data)
+
+
 def _inplace(t: Tensor, name: str, outofplace: Callable[..., Tensor], numpy_update: Callable,
-             *operands: Any) -> Tensor:
+             *operands: Any, reads_old: bool = True) -> Tensor:
     """Change ``t`` in place: ``t = outofplace(t, *operands)``, by ``numpy_update(array,
-    *raw_operands)`` when nothing is recorded."""
+    *raw_operands)`` when nothing is recorded. ``reads_old``: whether the op's rules read
+    the old value (add and sub do not)."""
+    _own_array(t)
     if _recording(t, operands):
         if t.requires_grad and t.grad_fn is None:
             _refuse_leaf(t, name)
+        if t._vc is not None and t._vc.views:
+            raise RuntimeError(
+                f"{name}: in-place change, while recording, of a tensor that shares its "
+                "memory with a view (reshape, indexing, transpose) in the graph: the other "
+                "one's gradient would not follow the change. clone() it first, or write it "
+                "out of place")
         if not t._data.flags.writeable:
             raise ValueError(f"{name}: the tensor's array is read-only (a broadcast view?); "
                              "clone() it first")
         from .ops import astype  # the ops import this module's users, not the reverse
 
-        result = outofplace(_snapshot(t), *operands)
+        old_node = t.grad_fn
+        result = outofplace(_snapshot(t, reads_old), *operands)
         if result.shape != t.shape:
             raise ValueError(
                 f"{name}: the result has shape {result.shape}, which does not fit the "
@@ -79,6 +96,7 @@ def _inplace(t: Tensor, name: str, outofplace: Callable[..., Tensor], numpy_upda
         if node is not None and node.out is result._data:
             node.out = t._data  # the node's output now lives in t's array
         t._vc.owner = node if node is not None and node.out is t._data else None
+        retained_moves(old_node, node)
         return t
     arr = t._data
     try:
@@ -90,6 +108,16 @@ def _inplace(t: Tensor, name: str, outofplace: Callable[..., Tensor], numpy_upda
             "and a dtype it can hold (an integer tensor cannot take floats)") from e
     t._changed()
     return t
+
+
+def retained_moves(old: Any, new: Any) -> None:
+    """A tensor that called retain_grad() keeps doing so after an in-place op gave it a
+    new node."""
+    from .engine import _retained
+
+    ref = _retained.pop(old, None) if old is not None else None
+    if ref is not None and new is not None:
+        _retained[new] = ref
 
 
 def _describe(operands: tuple) -> str:
@@ -119,7 +147,7 @@ def add_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
 
     return _inplace(self, "add_", lambda a, o: ops.add(a, _scaled(o, alpha)),
                     lambda arr, o: np.add(arr, _scaled(o, alpha), out=arr, casting="same_kind"),
-                    other)
+                    other, reads_old=False)
 
 
 def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
@@ -129,7 +157,7 @@ def sub_(self: Tensor, other: Any, alpha: Any = 1) -> Tensor:
     return _inplace(self, "sub_", lambda a, o: ops.sub(a, _scaled(o, alpha)),
                     lambda arr, o: np.subtract(arr, _scaled(o, alpha), out=arr,
                                                casting="same_kind"),
-                    other)
+                    other, reads_old=False)
 
 
 def _binary_(name: str, opname: str, ufunc: np.ufunc) -> Callable[[Tensor, Any], Tensor]:
@@ -187,6 +215,31 @@ def copy_(self: Tensor, src: Any) -> Tensor:
                     update, src)
 
 
+def setitem(self: Tensor, index: Any, value: Any) -> None:
+    """``t[index] = value``: numpy's assignment, in place (counted as a version). Inside
+    no_grad() or with nothing that requires grad; a tensor in the graph refuses it (write
+    ``autograd.where(mask, value, t)``, or build the values out of place)."""
+    _own_array(self)
+    if _recording(self, (value,)):
+        if self.requires_grad and self.grad_fn is None:
+            _refuse_leaf(self, "item assignment")
+        raise RuntimeError(
+            "item assignment on a tensor in the graph (or of a value that requires grad) "
+            "is not recorded by cygrad; use autograd.where(mask, value, t), or build the "
+            "tensor out of place (concatenate, stack); inside no_grad() it is allowed")
+    if isinstance(index, Tensor):
+        index = index._data
+    elif isinstance(index, tuple):
+        index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+    try:
+        self._data[index] = _raw(value)
+    except (IndexError, ValueError, TypeError) as e:
+        kind = IndexError if isinstance(e, IndexError) else (
+            TypeError if isinstance(e, TypeError) else ValueError)
+        raise kind(f"item assignment into a tensor of shape {self.shape}: {e}") from e
+    self._changed()
+
+
 def _iop(method: Callable[[Tensor, Any], Tensor]) -> Callable[[Tensor, Any], Tensor]:
     def iop(self: Tensor, other: Any) -> Tensor:
         return method(self, other)
@@ -199,6 +252,7 @@ def install() -> None:
     for fn in (add_, sub_, mul_, div_, pow_, clamp_, fill_, zero_, copy_):
         setattr(T, fn.__name__, fn)
     T.clip_ = clamp_
+    T.__setitem__ = setitem
     T.__iadd__ = _iop(add_)
     T.__isub__ = _iop(sub_)
     T.__imul__ = _iop(mul_)

@@ -97,13 +97,16 @@ def _refuse(what: str, why: str) -> TypeError:
 
 
 def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwargs: Any) -> Any:
-    tensors = _tensors(inputs) + _tensors(kwargs.get("out", ()))
-    recording = _recording(tensors)
     name = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
-    if recording and ufunc not in _CONSTANT_UFUNCS:
-        if "out" in kwargs:
-            raise _refuse(f"{name}(..., out=...)", "writes outside the graph (use an "
-                          "in-place op such as x.add_(y) inside no_grad())")
+    out = kwargs.get("out")
+    written = _tensors(out or ()) + (_tensors(inputs[:1]) if method == "at" else [])
+    tensors = _tensors(inputs)
+    recording = _recording(tensors + written)
+    if recording and written:  # writing into a tensor: an in-place change outside the ops
+        raise _refuse(f"{name}(..., out=a tensor)" if out else name,
+                      "writes into a tensor outside the graph (use an in-place op such as "
+                      "x.add_(y), or run it inside no_grad())")
+    if recording and ufunc not in _CONSTANT_UFUNCS and out is None:
         extra = set(kwargs) - ({"axis", "keepdims"} if method == "reduce" else set())
         if extra:
             raise _refuse(f"{name} with {sorted(extra)}", "has no cygrad equivalent")
@@ -114,15 +117,15 @@ def array_ufunc(self: Tensor, ufunc: np.ufunc, method: str, *inputs: Any, **kwar
             return getattr(_ops(), _REDUCE_OPS[ufunc])(inputs[0], axis=axis,
                                                        keepdims=kwargs.get("keepdims", False))
         raise _refuse(name, "has no registered op")
-    out = kwargs.get("out")
+    # Nothing is recorded, or the result goes into plain arrays (out=) on purpose.
+    for t in written:
+        if mode.state.grad_enabled and t.requires_grad and t.grad_fn is None:
+            raise RuntimeError(f"{name}: in-place change of a leaf tensor that requires grad "
+                               "outside no_grad()")
     if out is not None:
-        for t in _tensors(out):
-            if mode.state.grad_enabled and t.requires_grad and t.grad_fn is None:
-                raise RuntimeError(f"{name}(..., out=...): in-place change of a leaf tensor "
-                                   "that requires grad outside no_grad()")
         kwargs["out"] = tuple(_arrays(o) for o in out)
     result = getattr(ufunc, method)(*_arrays(inputs), **kwargs)
-    for t in _tensors(out or ()):
+    for t in written:
         t._changed()
     if out is not None:
         return out[0] if len(out) == 1 else out
@@ -135,22 +138,35 @@ def _wrap(result: Any) -> Any:
     return wrap(np.asarray(result)) if isinstance(result, (np.ndarray, np.generic)) else result
 
 
+# numpy functions that write into an argument (its position): in-place changes
+_WRITES = {np.copyto: 0, np.fill_diagonal: 0, np.put: 0, np.place: 0, np.putmask: 0,
+           np.put_along_axis: 0}
+
+
 def array_function(self: Tensor, func: Any, types: Any, args: tuple, kwargs: dict) -> Any:
-    tensors = _tensors(args) + _tensors(kwargs)
     name = f"np.{func.__name__}"
-    if _recording(tensors):
-        op = _table("function").get(func)
-        if op is not None:
-            try:
-                return op(*args, **kwargs)
-            except TypeError as e:  # a numpy keyword cygrad's op does not take
+    if func in _WRITES:
+        target = args[_WRITES[func]] if len(args) > _WRITES[func] else None
+        if isinstance(target, Tensor):
+            if _recording([target] + _tensors(args)):
+                raise _refuse(name, "writes into a tensor outside the graph (use an "
+                              "in-place op such as x.copy_(y), or run it inside no_grad())")
+            result = func(*_arrays(args), **{k: _arrays(v) for k, v in kwargs.items()})
+            target._changed()
+            return result
+    tensors = _tensors(args) + _tensors(kwargs)
+    op = _table("function").get(func)
+    if op is not None:  # the registered op, recording or not, so results are Tensors alike
+        try:
+            return op(*args, **kwargs)
+        except TypeError as e:  # a numpy keyword cygrad's op does not take
+            if _recording(tensors):
                 raise _refuse(name, f"was called with arguments cygrad's op does not take "
                               f"({e})") from e
-        result = func(*_arrays(args), **{k: _arrays(v) for k, v in kwargs.items()})
-        if _carries_values(result):
-            raise _refuse(name, "has no registered op")
-        return result
-    return func(*_arrays(args), **{k: _arrays(v) for k, v in kwargs.items()})
+    result = func(*_arrays(args), **{k: _arrays(v) for k, v in kwargs.items()})
+    if _recording(tensors) and _carries_values(result):
+        raise _refuse(name, "has no registered op")
+    return result
 
 
 def _carries_values(result: Any) -> bool:

@@ -49,7 +49,7 @@ def _set(field: str, value: Any) -> Any:
                 changed[0] += -1 if now_default else 1
             if was_anomalous != state.anomaly:
                 _anomalous[0] += 1 if state.anomaly else -1
-        refresh_watched()
+            refresh_watched()
     return prev
 
 
@@ -58,6 +58,7 @@ record_observers: list[Any] = []
 
 
 def refresh_watched() -> None:
+    """Recompute ``watched`` (callers hold ``_count_lock``, or change the observers)."""
     watched[0] = bool(_anomalous[0] or record_observers)
 
 
@@ -106,16 +107,23 @@ class enable_grad(_Switch):
     _value = True
 
 
-class set_grad_enabled(_Switch):
-    """``set_grad_enabled(False)`` is ``no_grad()``, ``set_grad_enabled(True)`` is
-    ``enable_grad()`` (PyTorch's switch taking a flag)."""
-
-    _field = "grad_enabled"
+class set_grad_enabled:
+    """Switch recording on or off in this thread at once, as PyTorch's: a plain call
+    ``set_grad_enabled(False)`` stays in force; as a context manager (or decorator) the
+    previous mode comes back on exit."""
 
     def __init__(self, mode: bool) -> None:
         self._value = bool(mode)
+        self._prev = _set("grad_enabled", self._value)
+
+    def __enter__(self) -> set_grad_enabled:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _set("grad_enabled", self._prev)
 
     def __call__(self, fn: F) -> F:
+        _set("grad_enabled", self._prev)  # used as a decorator: switch only while it runs
         value = self._value
 
         @functools.wraps(fn)

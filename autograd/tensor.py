@@ -16,6 +16,7 @@ is an error naming the op, the tensor and both versions, never a silently wrong 
 from __future__ import annotations
 
 import os
+import threading
 import traceback
 import weakref
 from collections import deque
@@ -36,6 +37,7 @@ _seq = count()  # next(_seq) numbers nodes in creation order: a topological orde
 # only otherwise. next() on a count is atomic, so threads never share a tick.
 _ticks = count(1)
 clock = [0]
+_tick_lock = threading.Lock()
 
 
 class Version:
@@ -43,15 +45,19 @@ class Version:
 
     ``version`` counts its in-place changes; ``log`` keeps the ticks of the latest ones, so
     an error can say which version a node saved. ``owner`` is the node whose output this
-    storage is, when that node kept its output for its derivative rule.
+    storage is, when that node kept its output for its derivative rule. ``views`` tells
+    that a view op (reshape, indexing, ...) made a tensor of this storage: the graph then
+    relates them, and a recorded in-place change of one would leave the other's graph
+    wrong, so it is refused.
     """
 
-    __slots__ = ("version", "log", "owner")
+    __slots__ = ("version", "log", "owner", "views")
 
-    def __init__(self, owner: Node | None = None) -> None:
-        self.version = 0
+    def __init__(self, owner: Node | None = None, version: int = 0) -> None:
+        self.version = version
         self.log: deque[tuple[int, int]] = deque(maxlen=16)  # (tick, version after it)
         self.owner = owner
+        self.views = False
 
     def version_at(self, tick: int) -> tuple[int, bool]:
         """The version this storage had at ``tick``, and whether that is exact: the log
@@ -163,8 +169,10 @@ class Tensor:
         if self.requires_grad and arr.dtype.type not in _FLOATS:
             raise TypeError(f"Tensor.data: a tensor that requires grad needs floating data, "
                             f"got dtype {arr.dtype}")
-        if arr is not self._data and not np.may_share_memory(arr, self._data):
-            self._vc = None  # other memory: no longer an alias of anything
+        if not np.may_share_memory(arr, self._data):
+            # other memory: no longer an alias of anything, but its versions go on, so a
+            # graph that saved the old values still sees the change
+            self._vc = Version(version=self._version)
         self._data = arr
         self._changed()
 
@@ -295,13 +303,17 @@ class Tensor:
         A node that saved these values before now refuses to backpropagate through them.
         Optimizers call this after updating a parameter (``autograd.increment_version``)."""
         vc = self._version_counter()
-        tick = next(_ticks)
-        clock[0] = tick
-        vc.version += 1
-        vc.log.append((tick, vc.version))
+        with _tick_lock:  # the clock only moves forward, whatever the threads do
+            tick = next(_ticks)
+            clock[0] = tick
+            vc.version += 1
+            vc.log.append((tick, vc.version))
         if vc.owner is not None or self.grad_fn is not None:  # not for a leaf's update
+            data = self._data
             for node in (vc.owner, self.grad_fn):
-                if node is not None and node.out is not None and type(node.out) is not _Stale:
+                out = node.out if node is not None else None
+                if (out is not None and type(out) is not _Stale
+                        and (out is data or np.may_share_memory(out, data))):
                     node.out = _Stale(vc.version, tick)
 
     def __deepcopy__(self, memo: dict) -> Tensor:
@@ -451,7 +463,7 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
             node.tick = clock[0]
             # Keep only what the rules read; an input they don't read is replaced by
             # the node that made it, so its array can be freed as soon as possible.
-            saves = op.saves
+            saves = op.saves if op.reads is None else op.saves_by_needs[needs]
             if saves is None:
                 node.inputs = inputs
             elif n == 1:
@@ -485,9 +497,11 @@ _FIRST, _SECOND, _BOTH = (0,), (1,), (0, 1)
 def view_of(out: Tensor, x: Tensor) -> Tensor:
     """Mark ``out`` (made by a view op: reshape, transpose, indexing) as sharing ``x``'s
     storage when its array is a view of ``x``'s, so an in-place change of either is
-    counted for both."""
-    if out._data.base is not None and np.may_share_memory(out._data, x._data):
-        out._vc = x._version_counter()
+    counted for both. (numpy gives a view the array owning the memory as its ``base``.)"""
+    base = out._data.base
+    if base is not None and (base is x._data or base is x._data.base):
+        vc = out._vc = x._version_counter()
+        vc.views = True
     return out
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import w6
 
 # The elementwise chains (W3, W4): one list of op kinds, walked identically by every engine.
 # W3 alternates x*0.999, tanh(x), x+0.001 on a shape-(8,) tensor. micrograd has no tanh, so
@@ -127,10 +128,16 @@ CASES: tuple[Case, ...] = (
                "parameters; numpy = central difference of the manual gradient (2 gradients)",
          sizes=(2, 64, 64, 2), batch=128, dtype="float64", act="tanh", check_steps=1,
          rtol=1e-7),
+    Case(name="W6-b32-f32", group="W6", kind="inception",
+         title="W6 one SGD step of Erbin-Finotello's Inception network for h11 (3 modules "
+               "[32,64,32], BatchNorm, 234,849 parameters), batch 32, float32",
+         batch=32, dtype="float32", lr=1e-3, engines=("numpy", "cygrad", "torch"), rtol=1e-4,
+         floors=(Floor("vs", 1.1, peer="torch", threads="1"),
+                 Floor("vs", 1.3, peer="torch", threads="default"))),
 )
 
 BY_NAME = {c.name: c for c in CASES}
-GROUPS = ("W1", "W2", "W3", "W4", "W5", "P")
+GROUPS = ("W1", "W2", "W3", "W4", "W5", "W6", "P")
 
 # Step of the central difference in W5's numpy baseline: truncation error ~eps^2, rounding
 # ~1e-16/eps, both far below the check's tolerance.
@@ -181,11 +188,15 @@ def make_data(case: Case) -> dict[str, np.ndarray]:
         data["X"] = (0.5 * rng.standard_normal(case.sizes)).astype(dt)
     if case.kind == "scalar_chain":
         data["X"] = np.asarray(0.5, dtype=dt)
+    if case.kind == "inception":
+        data.update(w6.make_data(case.batch, rng, dt))
     return data
 
 
 def param_names(case: Case) -> list[str]:
     """Parameter names in the order engines report their gradients."""
+    if case.kind == "inception":
+        return w6.param_names()
     return [f"{p}{i}" for i in range(len(case.sizes) - 1) for p in ("W", "b")]
 
 

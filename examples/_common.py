@@ -13,14 +13,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import nn
-from autograd.io import atomic_write as write_atomic
+from nn.progress import progress_bar
+from safeio import atomic_write as write_atomic
 
 # ../shared/data relative to the repository root (examples/ -> repo -> its parent)
 DATA_ROOT = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -29,6 +30,8 @@ DATA_HINT = ("the course's shared data (CICY lists, line-bundle tables) lives in
              "or pass the path option")
 
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu")
+# nn.fit's per-epoch hook: cb(epoch, history); True stops training, an exception propagates
+Callback = Callable[[int, nn.History], Any]
 OPTIMIZERS = ("adam", "sgd")
 
 
@@ -82,7 +85,15 @@ def add_network_options(p: argparse.ArgumentParser, *, depth: int, width: int,
     g.add_argument("--activation", choices=ACTIVATIONS, default=activation,
                    help="hidden activation, eq. (8) (default: %(default)s)")
     g.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
-                   help=f"adam, or plain SGD (eq. 15) (default: {optimizer})")
+                   help=f"adam, or SGD (eq. 15; with --momentum eq. 16) "
+                        f"(default: {optimizer})")
+    g.add_argument("--momentum", type=float, default=None, metavar="ALPHA",
+                   help="SGD's momentum alpha of eq. 16 in PyTorch's heavy-ball sign "
+                        "(v = g + alpha v, theta -= lr v), 0 <= ALPHA < 1 (default: 0, plain "
+                        "SGD)")
+    g.add_argument("--nesterov", action="store_true",
+                   help="SGD with Nesterov momentum (steps along g + alpha v); needs "
+                        "--momentum > 0")
     g.add_argument("--lr", type=float, default=None,
                    help=f"learning rate epsilon of eq. (15) (default: {lr:g})")
     g.add_argument("--epochs", type=int, default=None,
@@ -101,6 +112,17 @@ def network_settings(args: argparse.Namespace, **recipe: Any) -> dict[str, Any]:
         out[key] = given if given is not None else recipe.get(key, default)
     for key in ("depth", "width", "activation"):
         out[key] = getattr(args, key)
+    momentum = getattr(args, "momentum", None)
+    out["momentum"] = 0.0 if momentum is None else momentum
+    out["nesterov"] = bool(getattr(args, "nesterov", False))
+    if out["optimizer"] != "sgd" and (momentum is not None or out["nesterov"]):
+        raise SystemExit(f"error: --momentum and --nesterov apply to SGD, but the optimizer "
+                         f"is {out['optimizer']} (Adam keeps its own running means); add "
+                         "--optimizer sgd (stability.py: or --recipe lecture)")
+    if not 0.0 <= out["momentum"] < 1.0:
+        raise SystemExit(f"error: --momentum must lie in [0, 1), got {out['momentum']}")
+    if out["nesterov"] and out["momentum"] == 0:
+        raise SystemExit("error: --nesterov needs --momentum > 0 (e.g. --momentum 0.9)")
     if out["depth"] < 0 or out["width"] < 1 or out["epochs"] < 1 or out["batch_size"] < 1:
         raise SystemExit(f"error: need --depth >= 0, --width >= 1, --epochs >= 1 and "
                          f"--batch-size >= 1, got {out}")
@@ -115,16 +137,9 @@ def show_progress(args: argparse.Namespace) -> bool | None:
 
 
 def progress(items: Iterable[Any], args: argparse.Namespace, **kw: Any) -> Iterator[Any]:
-    """A tqdm bar over ``items`` when bars are on (quiet when not a terminal)."""
-    show = show_progress(args)
-    if show is None:
-        show = sys.stderr.isatty()
-    if show:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            show = False
-    return iter(tqdm(items, **kw) if show else items)
+    """A tqdm bar over ``items`` when bars are on (auto: a terminal or a notebook)."""
+    bar = progress_bar(items, show=show_progress(args), **kw)
+    return iter(items if bar is None else bar)
 
 
 def parse_int_list(text: str, what: str) -> list[list[int]]:
@@ -149,23 +164,29 @@ def mlp(n_in: int, n_out: int, settings: dict[str, Any], seed: int) -> nn.MLP:
 
 def optimizer(model: nn.Module, settings: dict[str, Any]) -> nn.optim.Optimizer:
     if settings["optimizer"] == "sgd":
-        return nn.optim.SGD(model.parameters(), lr=settings["lr"])
+        return nn.optim.SGD(model.parameters(), lr=settings["lr"],
+                            momentum=settings.get("momentum", 0.0),
+                            nesterov=settings.get("nesterov", False))
     return nn.optim.Adam(model.parameters(), lr=settings["lr"])
 
 
 def train(model: nn.Module, loss: Any, settings: dict[str, Any], train_data: tuple,
-          val_data: tuple | None, args: argparse.Namespace, metrics: Any = None,
-          drop_last: bool = False) -> nn.History:
-    """nn.fit with the script's settings; the validation data only records curves (no
-    early stopping, no model selection on it). ``drop_last`` skips each epoch's short
-    final batch (the same shuffled order otherwise)."""
+          args: argparse.Namespace, metrics: Any = None, drop_last: bool = False,
+          val_data: tuple | None = None, callbacks: Sequence[Callback] | None = None
+          ) -> nn.History:
+    """nn.fit with the script's settings. The history records training curves; pass
+    ``val_data`` only for a validation split carved from the training data, never the
+    test set (a test set that steers or even just watches training is no longer a held-out
+    score). ``drop_last`` skips each epoch's short final batch (the same shuffled order
+    otherwise). ``callbacks`` go to nn.fit, called after each epoch (a sweep's pruner
+    watches the curves through them)."""
     if drop_last:
         train_data = nn.DataLoader(*train_data, batch_size=settings["batch_size"],
                                    shuffle=True, drop_last=True, rng=args.seed)
     return nn.fit(model, loss, optimizer(model, settings), train_data,
                   epochs=settings["epochs"], batch_size=settings["batch_size"],
                   val_data=val_data, rng=args.seed, metrics=metrics,
-                  progress=show_progress(args))
+                  progress=show_progress(args), callbacks=callbacks)
 
 
 # ------------------------------------------------------------------ files
@@ -226,27 +247,58 @@ def save_figure(fig: Any, path: str | os.PathLike) -> Path:
     return write_atomic(path, buf.getvalue())
 
 
-def plot_history(histories: dict[str, dict[str, Sequence[float]]], path: Path,
-                 title: str) -> Path:
-    """Learning curves: loss (left) and every other recorded metric (right), per run."""
+def history_figure(histories: dict[str, dict[str, Sequence[float]]], title: str,
+                   losses: dict[str, str] | None = None) -> Any:
+    """Learning curves as a matplotlib figure: one panel per kind of loss (``losses`` maps
+    a run's label to its loss's name; runs with different losses, MSE and cross-entropy
+    say, get their own axes, since their scales mean different things), and a panel for
+    the other recorded metrics only when there are any. Few epochs get markers (a one-epoch
+    curve is a single point), epoch ticks are integers, legends sit below the axes."""
+    from matplotlib.ticker import MaxNLocator
+
     plt = pyplot()
-    fig, (ax_loss, ax_metric) = plt.subplots(1, 2, figsize=(10, 3.8))
+    losses = losses or {}
+    kinds = list(dict.fromkeys(losses.get(label, "loss") for label in histories))
+    has_metric = any(k not in ("lr",) and not k.endswith("loss") and v
+                     for h in histories.values() for k, v in h.items())
+    n = len(kinds) + has_metric
+    fig, axes = plt.subplots(1, n, figsize=(4.6 * n + 0.6, 4.2), squeeze=False)
+    panels = dict(zip(kinds, axes[0]))
     for label, hist in histories.items():
         prefix = f"{label} " if label else ""
         for key, values in hist.items():
             if key == "lr" or not values:
                 continue
+            ax = panels[losses.get(label, "loss")] if key.endswith("loss") else axes[0][-1]
+            name = key.replace("val_", "validation ") if key.startswith("val_") \
+                else f"train {key}"
             epochs = np.arange(1, len(values) + 1)
-            ax = ax_loss if key.endswith("loss") else ax_metric
-            name = key.replace("val_", "test ") if key.startswith("val_") else f"train {key}"
             ax.plot(epochs, values, label=prefix + name,
-                    linestyle="--" if key.startswith("val_") else "-")
-    ax_loss.set_yscale("log")
-    for ax, ylabel in ((ax_loss, "loss"), (ax_metric, "metric")):
+                    linestyle="--" if key.startswith("val_") else "-",
+                    marker="o" if len(values) <= 30 else None, markersize=3)
+    for kind, ax in panels.items():
+        ax.set_ylabel(kind)
+        values = [v for line in ax.lines for v in line.get_ydata()]
+        if values and min(values) > 0 and max(values) > 20 * min(values):
+            ax.set_yscale("log")
+    if has_metric:
+        axes[0][-1].set_ylabel("metric")
+    longest = max((len(v) for h in histories.values() for v in h.values()), default=1)
+    for ax in axes[0]:
         ax.set_xlabel("epoch")
-        ax.set_ylabel(ylabel)
-        if ax.lines:
-            ax.legend(fontsize=7)
+        if longest <= 10:  # MaxNLocator falls back to fractions around a single epoch
+            ax.set_xticks(range(1, longest + 1))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
+        if ax.lines:
+            ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                      ncol=2, frameon=False)
     fig.suptitle(title)
-    return save_figure(fig, path)
+    return fig
+
+
+def plot_history(histories: dict[str, dict[str, Sequence[float]]], path: Path,
+                 title: str, losses: dict[str, str] | None = None) -> Path:
+    """``history_figure`` saved to ``path`` (atomically)."""
+    return save_figure(history_figure(histories, title, losses), path)

@@ -24,9 +24,18 @@ Published references: 77% for a dense network (Bull, He, Jejjala, Mishra 2018) a
   each module (default 32 32: one padded module, one read-out).  The paper stacks
   three modules of 32/64/32 filters with batch normalisation and trains far longer on a
   GPU; on this 2-core machine the default trains for ``--conv-epochs`` 20 (Adam lr
-  3e-3), so expect less.
+  3e-3), so expect less.  float32, as the paper's network.
+* ``--recipe paper``: the authors' recipe exactly (``_h11_paper.py``): outliers removed,
+  raw matrices, their splits with 10% validation, three modules [32, 64, 32] with
+  BatchNorm, regression with MSE, Adam, ReduceLROnPlateau and early stopping on the
+  validation loss, up to 2000 epochs.  ``--train-fraction 0.8`` or ``0.3``, ``--epochs``
+  caps the epochs, ``--budget MINUTES`` stops cleanly, ``--resume`` continues a stopped
+  run bit for bit from its checkpoint in ``--out``.  Writes ``h11_paper_<f>.png`` (our
+  loss curves beside the published ones) and ``history_paper_<f>.json``.
 
-Inputs are the matrix entries divided by 5 (the largest degree in the list).  Outputs in
+The default recipe's inputs are the matrix entries divided by 5 (an upper bound on the
+degrees; the paper recipe uses them raw).  The test set is scored once, after training,
+and never used during it.  Outputs in
 --out: metrics.json, history.json, learning_curves.png.  ``test_accuracy`` is the first
 model's accuracy at the first training fraction.
 """
@@ -35,10 +44,12 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import _common as common
+import _h11_paper as paper
 import numpy as np
 
 import autograd as ag
@@ -52,28 +63,27 @@ MAX_DEGREE = 5.0
 class InceptionModule(nn.Module):
     """Parallel 12 x 1 and 1 x 15 convolutions, ReLU, channels concatenated.
 
-    ``same=True`` zero-pads so the 12 x 15 shape is kept (Conv2d pads symmetrically, and
-    an even kernel height needs 5 rows above and 6 below, so ``autograd.pad`` does it);
-    the output is (N, 2 filters, 12, 15).  ``same=False`` is the read-out module: the
-    column kernel leaves one value per polynomial, the row kernel one per factor, and
-    both are flattened and joined, (N, filters * (15 + 12)).
+    ``same=True`` zero-pads so the 12 x 15 shape is kept (Conv2d's padding="same": an even
+    kernel height gets 5 rows above and 6 below, as in Keras); the output is
+    (N, 2 filters, 12, 15).  ``same=False`` is the read-out module: the column kernel
+    leaves one value per polynomial, the row kernel one per factor, and both are
+    flattened and joined, (N, filters * (15 + 12)).  float32, as the paper's.
     """
 
     def __init__(self, in_channels: int, filters: int, shape: tuple[int, int],
                  rng: np.random.Generator, same: bool = True) -> None:
         h, w = shape
         self.same = same
-        self.column = nn.Conv2d(in_channels, filters, (h, 1), rng=rng)
-        self.row = nn.Conv2d(in_channels, filters, (1, w), rng=rng)
-        self._pad_col = ((0, 0), (0, 0), ((h - 1) // 2, h // 2), (0, 0))
-        self._pad_row = ((0, 0), (0, 0), (0, 0), ((w - 1) // 2, w // 2))
+        pad = "same" if same else 0
+        self.column = nn.Conv2d(in_channels, filters, (h, 1), padding=pad, rng=rng,
+                                dtype=np.float32)
+        self.row = nn.Conv2d(in_channels, filters, (1, w), padding=pad, rng=rng,
+                             dtype=np.float32)
 
     def forward(self, x: ag.Tensor) -> ag.Tensor:
-        if self.same:
-            a = self.column(ag.pad(x, self._pad_col))
-            b = self.row(ag.pad(x, self._pad_row))
-            return ag.relu(ag.concatenate([a, b], axis=1))
         a, b = self.column(x), self.row(x)
+        if self.same:
+            return ag.relu(ag.concatenate([a, b], axis=1))
         n = x.shape[0]
         return ag.relu(ag.concatenate([a.reshape((n, -1)), b.reshape((n, -1))], axis=1))
 
@@ -90,10 +100,11 @@ class InceptionNet(nn.Module):
             blocks.append(InceptionModule(channels, f, shape, rng, same=not last))
             channels = 2 * f
         self.blocks = blocks
-        self.head = nn.Linear(filters[-1] * (shape[0] + shape[1]), n_out, rng=rng)
+        self.head = nn.Linear(filters[-1] * (shape[0] + shape[1]), n_out, rng=rng,
+                              dtype=np.float32)
 
     def forward(self, x: Any) -> ag.Tensor:
-        x = x if isinstance(x, ag.Tensor) else ag.Tensor(np.asarray(x, dtype=np.float64))
+        x = x if isinstance(x, ag.Tensor) else ag.Tensor(np.asarray(x, dtype=np.float32))
         x = x.reshape((x.shape[0], 1) + x.shape[1:])
         for block in self.blocks:
             x = block(x)
@@ -107,11 +118,25 @@ def build_parser() -> Any:
                    default=common.DATA_ROOT / "cicy" / "cicy3o.json.gz",
                    help="the CICY list, JSON(.gz) as in ../shared/data/cicy "
                         "(default: %(default)s)")
-    g.add_argument("--train-fractions", type=float, nargs="+", default=[0.8, 0.3],
+    g.add_argument("--train-fractions", "--train-fraction", type=float, nargs="+",
+                   default=[0.8, 0.3],
                    help="fractions of the list used for training; the rest is the test set "
+                        "(the paper recipe: 0.8 or 0.3, with 10%% validation) "
                         "(default: 0.8 0.3)")
     g.add_argument("--limit", type=int, default=None,
                    help="use only the first N configurations (quick trials)")
+    r = p.add_argument_group("the paper's recipe (Erbin & Finotello)")
+    r.add_argument("--recipe", choices=("default", "paper"), default="default",
+                   help="paper: the authors' data, splits, network and training exactly, "
+                        "up to 2000 epochs (see examples/_h11_paper.py); --epochs caps the "
+                        "epochs (default: %(default)s)")
+    r.add_argument("--budget", type=float, default=None, metavar="MINUTES",
+                   help="paper recipe: stop cleanly after this much training time, with a "
+                        "checkpoint and the best weights")
+    r.add_argument("--resume", action="store_true",
+                   help="paper recipe: continue from the checkpoint in --out, bit for bit")
+    r.add_argument("--checkpoint-every", type=int, default=5, metavar="EPOCHS",
+                   help="paper recipe: epochs between checkpoints (default: %(default)s)")
     m = p.add_argument_group("models")
     m.add_argument("--models", nargs="+", choices=("dense", "inception"),
                    default=["dense", "inception"], help="networks to train (default: both)")
@@ -131,8 +156,18 @@ def build_parser() -> Any:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = build_parser().parse_args(argv)
+    """The command line: parse ``argv`` and run."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: Any, callbacks: Sequence[common.Callback] | None = None) -> dict[str, Any]:
+    """The experiment for parsed ``args``; returns its metrics. ``callbacks`` go to every
+    nn.fit of the run (sweep.py prunes through them)."""
     started = time.perf_counter()
+    if args.recipe == "paper":
+        if args.checkpoint_every < 1 or (args.budget is not None and args.budget <= 0):
+            raise SystemExit("error: --checkpoint-every must be >= 1 and --budget > 0")
+        return paper.main(args, common.output_folder(args), started)
     settings = common.network_settings(args)
     records = physics.load_cicy_json(common.require_file(args.cicy_list, "--cicy-list"))
     if args.limit:
@@ -158,15 +193,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 sizes = [X.shape[1] * X.shape[2]] + [settings["width"]] * settings["depth"]
                 model: nn.Module = nn.MLP(sizes + [n_classes], settings["activation"],
                                           dropout=args.dropout, rng=args.seed)
-                run = dict(settings)
+                model_settings = dict(settings)
                 x_tr, x_te = X_tr.reshape(len(X_tr), -1), X_te.reshape(len(X_te), -1)
             else:
                 model = InceptionNet(args.filters, X.shape[1:], n_classes, args.seed)
-                run = {**settings, "optimizer": "adam", "lr": args.conv_lr,
-                       "epochs": args.conv_epochs}
+                model_settings = {**settings, "optimizer": "adam", "lr": args.conv_lr,
+                                  "epochs": args.conv_epochs}
                 x_tr, x_te = X_tr, X_te
-            hist = common.train(model, nn.CrossEntropyLoss(), run, (x_tr, y_tr), (x_te, y_te),
-                                args, metrics=["accuracy"])
+            hist = common.train(model, nn.CrossEntropyLoss(), model_settings, (x_tr, y_tr),
+                                args, metrics=["accuracy"], callbacks=callbacks)
             key = f"{kind}_{frac:g}"
             histories[key] = dict(hist)
             metrics[f"{key}_train_accuracy"] = nn.accuracy(nn.predict(model, x_tr, 512), y_tr)

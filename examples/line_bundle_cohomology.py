@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ import physics
 
 MODES = ("regression", "classification", "physics-regression", "physics-classification")
 HEADLINE = "physics-classification"
+LOSS_NAMES = {True: "MSE on log(1 + h^1)", False: "cross-entropy"}  # by "is a regression"
 
 
 def build_parser() -> Any:
@@ -138,7 +140,13 @@ def subset(d: dict[str, np.ndarray], idx: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = build_parser().parse_args(argv)
+    """The command line: parse ``argv`` and run."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: Any, callbacks: Sequence[common.Callback] | None = None) -> dict[str, Any]:
+    """The experiment for parsed ``args``; returns its metrics. ``callbacks`` go to every
+    nn.fit of the run (sweep.py prunes through them)."""
     started = time.perf_counter()
     settings = common.network_settings(args)
     data = load(args)
@@ -159,8 +167,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         x_tr, x_te = scaler.transform(inputs(train, mode)), scaler.transform(inputs(test, mode))
         net = common.mlp(x_tr.shape[1], model_kind.n_out, settings, args.seed)
         hist = common.train(net, model_kind.loss(), settings,
-                            (x_tr, model_kind.targets(train)),
-                            (x_te, model_kind.targets(test)), args)
+                            (x_tr, model_kind.targets(train)), args,
+                            callbacks=callbacks)
         histories[f"{n} {mode}"] = dict(hist)
         for part, x, dd in (("train", x_tr, train), ("test", x_te, test)):
             pred = model_kind.decode(nn.predict(net, x), dd)
@@ -185,7 +193,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for n in data:
             common.plot_history({k.split(" ", 1)[1]: h for k, h in histories.items()
                                  if k.startswith(f"{n} ")},
-                                out / f"learning_curves_{n}.png", f"h^1 on CICY {n}")
+                                out / f"learning_curves_{n}.png", f"h^1 on CICY {n}",
+                                losses={m: LOSS_NAMES[m.endswith("regression")]
+                                        for m in args.modes})
     return common.finish(out, metrics, started)
 
 

@@ -5,15 +5,17 @@ Left: plain numpy with the gradients derived on the slides. Right: the same netw
 SGD with momentum: the gradients agree to rounding (~1e-16), and so do the parameters
 after training. Run it:
 
-    python examples/manual_backprop.py
+    python examples/manual_backprop.py [--steps 20] [--lr 0.5] [--momentum 0.9] [--seed 0]
 
-Network (seed eqs. 5-7): a_0 = x, z_l = W_l a_{l-1} + b_l, a_l = tanh(z_l) for hidden
+Network (lecture eqs. 5-7): a_0 = x, z_l = W_l a_{l-1} + b_l, a_l = tanh(z_l) for hidden
 layers (eq. 6, 8), and p = softmax(z_n) at the output (eq. 7, 29). Loss: the mean
 cross-entropy J = -(1/n) sum_i sum_j y_ij log p_j(x_i) (eq. 31).
 """
 
 from __future__ import annotations
 
+import argparse
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,20 +133,40 @@ def train_both(steps: int = 20, lr: float = 0.5, momentum: float = 0.9, batch: i
     return manual, model
 
 
-def main() -> None:
-    x, labels = make_data()
-    manual = ManualNet.init(SIZES)
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=20,
+                   help="SGD steps on both networks (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=0.5,
+                   help="learning rate epsilon of eq. 15 (default: %(default)s)")
+    p.add_argument("--momentum", type=float, default=0.9,
+                   help="momentum alpha of eq. 16, heavy-ball sign as in PyTorch; 0 gives "
+                        "plain SGD (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the data, the initial weights and the batch order "
+                        "(default: %(default)s)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.steps < 0 or args.lr <= 0 or not 0 <= args.momentum < 1:
+        raise SystemExit(f"error: need --steps >= 0, --lr > 0 and 0 <= --momentum < 1, got "
+                         f"{args.steps}, {args.lr}, {args.momentum}")
+    x, labels = make_data(seed=args.seed)
+    manual = ManualNet.init(SIZES, args.seed)
     model = nn_twin(manual)
     by_hand = manual.gradients(x, labels)
     by_autograd = nn_gradients(model, x, labels)
     diff = max(float(np.max(np.abs(a - b))) for a, b in zip(by_hand, by_autograd))
     print(f"max |gradient by hand - gradient by autograd| = {diff:.3e}")
-    manual, model = train_both()
+    manual, model = train_both(args.steps, args.lr, args.momentum, seed=args.seed)
     params = [t for pair in zip(manual.W, manual.b) for t in pair]
     pdiff = max(float(np.max(np.abs(a - p.data))) for a, p in zip(params, model.parameters()))
-    print(f"after 20 SGD steps with momentum: loss by hand {manual.loss(x, labels):.4f}, "
-          f"max parameter difference {pdiff:.3e}")
+    print(f"after {args.steps} SGD steps with momentum {args.momentum:g}: loss by hand "
+          f"{manual.loss(x, labels):.4f}, max parameter difference {pdiff:.3e}")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -13,7 +13,8 @@ cross-entropy (eqs. 7, 29, 31).  Default training: Adam, learning rate 1e-2, bat
 100 epochs, each epoch's short last batch dropped (353 = 11 x 32 + 1 training bundles;
 ``--last-batch keep`` keeps it, and it is kept when there is less than one batch).
 ``--recipe lecture`` trains exactly as the lecture does: plain SGD (eq. 15),
-learning rate 1e-3, batch 32, 100 epochs.
+learning rate 1e-3, batch 32, 100 epochs; ``--momentum 0.9`` adds the lecture's momentum
+(eq. 16, in PyTorch's heavy-ball sign), ``--nesterov`` makes it Nesterov's.
 
 Input scaling is part of the recipe: the network sees x = q / s.  The Adam recipe uses
 s = max(|lo|, |hi|) of the training box (10 by default), so the training charges fill
@@ -30,6 +31,7 @@ Examples::
 
     python examples/stability.py                      # Adam, the README's main job
     python examples/stability.py --recipe lecture     # plain SGD as in the lecture
+    python examples/stability.py --recipe lecture --momentum 0.9 [--nesterov]
     python examples/stability.py --generalize         # test on [-30,30]^2 minus the box
     python examples/stability.py --cone closed --rank 2
     python examples/stability.py --config '[[1,2],[1,2],[2,3]]' --samples 5000 --box -5 5
@@ -40,6 +42,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -140,7 +143,13 @@ def features(X: np.ndarray, scale: float) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    args = build_parser().parse_args(argv)
+    """The command line: parse ``argv`` and run."""
+    return run(build_parser().parse_args(argv))
+
+
+def run(args: Any, callbacks: Sequence[common.Callback] | None = None) -> dict[str, Any]:
+    """The experiment for parsed ``args``; returns its metrics. ``callbacks`` go to every
+    nn.fit of the run (sweep.py prunes through them)."""
     started = time.perf_counter()
     recipe = RECIPES[args.recipe]
     settings = common.network_settings(args, **recipe)
@@ -163,9 +172,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     model = common.mlp(x_tr.shape[1], 2, settings, args.seed)
     loss = nn.CrossEntropyLoss()
-    history = common.train(model, loss, settings, (x_tr, y_tr), (x_te, y_te), args,
+    history = common.train(model, loss, settings, (x_tr, y_tr), args,
                            drop_last=last_batch == "drop",
-                           metrics=["accuracy"])
+                           metrics=["accuracy"], callbacks=callbacks)
 
     def acc(x: np.ndarray, y: np.ndarray) -> float:
         return nn.accuracy(nn.predict(model, x, batch_size=4096), y)

@@ -6,9 +6,10 @@ Writes into --out (default ./backprop_pictures):
                             values, the planned backward steps, local derivatives on edges
   neuron_backward.svg/.png  the same neuron after o.backward(): every gradient filled in
   classifier.svg/.png       the lecture's 2-64-2 classifier (2 inputs, 64 ReLU, 2-way
-                            softmax + cross-entropy; seed eqs. 6, 7, 29-32), one box per layer
+                            softmax + cross-entropy; lecture eqs. 6, 7, 29-32), one box per layer
   classifier_clusters.svg   the same network with every op drawn, layers as clusters
-  frames/step_NNN.svg       the neuron's backward pass, one picture per step, and
+  frames/step_NNN.svg       the neuron's backward pass, one picture per step (step_000
+                            before the first), and
   frames/backprop.html      one self-contained page with a slider through those steps
 
 PNG copies are written unless --no-png. Needs Graphviz's `dot` to render; without it the
@@ -29,7 +30,7 @@ from autograd import viz
 
 
 def neuron() -> tuple[ag.Tensor, dict[str, ag.Tensor], list[ag.Tensor]]:
-    """o = tanh(x1 w1 + x2 w2 + b) from 0-d tensors (the seed's eq. 6 for one unit, with
+    """o = tanh(x1 w1 + x2 w2 + b) from 0-d tensors (lecture eq. 6 for one unit, with
     tanh from eq. 8), at the values micrograd's walkthrough uses so o = 1/sqrt(2)."""
     x1 = ag.tensor(2.0, name="x1")
     x2 = ag.tensor(0.0, name="x2")
@@ -127,7 +128,7 @@ def run(out: Path, png: bool = True, batch: int = 8) -> list[Path]:
     try:
         written += frames.save(out / "frames", format="svg")
     except viz.GraphvizNotFoundError:
-        for i, pic in enumerate(frames, 1):
+        for i, pic in enumerate(frames):  # step_000: before the first backward step
             written.append(pic.save(out / "frames" / f"step_{i:03d}.dot"))
     return written
 

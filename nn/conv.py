@@ -18,25 +18,39 @@ from .parameter import Parameter
 
 
 class Conv2d(Module):
-    """(N, C_in, H, W) -> (N, C_out, H', W'), H' = (H + 2 padding - k) // stride + 1.
+    """(N, C_in, H, W) -> (N, C_out, H', W'), H' = (H + pads - d (k - 1) - 1) // stride + 1.
 
+    ``padding``: an int, a pair (ph, pw), per-axis pairs ((top, bottom), (left, right)),
+    or "same" (stride 1; the output keeps H x W, an even kernel's extra zero after, as in
+    PyTorch and Keras) or "valid" (none). ``dilation`` spaces the kernel's taps.
     ``weight`` has shape (out_channels, in_channels, kh, kw), ``bias`` (out_channels,).
     Default init is He (kaiming_uniform), the usual choice before a ReLU.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: Any,
-                 stride: Any = 1, padding: Any = 0, bias: bool = True, dtype: Any = np.float64,
-                 init: str | Callable[..., Any] = "kaiming_uniform", rng: Any = None) -> None:
+                 stride: Any = 1, padding: Any = 0, dilation: Any = 1, bias: bool = True,
+                 dtype: Any = np.float64, init: str | Callable[..., Any] = "kaiming_uniform",
+                 rng: Any = None) -> None:
         kh, kw = F._pair(kernel_size, "kernel_size")
-        self.stride, self.padding = F._pair(stride, "stride"), F._pair(padding, "padding")
-        if min(kh, kw, *self.stride) < 1 or min(self.padding) < 0:
-            raise ValueError(f"Conv2d: kernel_size {kernel_size} and stride {stride} must be "
-                             f">= 1 and padding {padding} >= 0")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.stride, self.dilation = F._pair(stride, "stride"), F._pair(dilation, "dilation")
+        if min(kh, kw, *self.stride, *self.dilation) < 1:
+            raise ValueError(f"Conv2d: kernel_size {kernel_size}, stride {stride} and "
+                             f"dilation {dilation} must be >= 1")
+        if padding == "same" and self.stride != (1, 1):
+            raise ValueError(f"Conv2d: padding='same' needs stride 1, got {stride!r}")
         self.kernel_size = (kh, kw)
+        self.padding = self._pads(padding)
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.weight = Parameter(np.zeros((out_channels, in_channels, kh, kw)), dtype=dtype)
         init_weight(self.weight, init, as_rng(rng))
         self.bias = Parameter(np.zeros(out_channels), dtype=dtype) if bias else None
+
+    def _pads(self, padding: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+        if isinstance(padding, str) and padding in ("same", "valid"):
+            return F.same_padding(self.kernel_size, self.dilation) if padding == "same" \
+                else ((0, 0), (0, 0))
+        geo = ag.ops.conv.geometry("Conv2d", 1, padding, 1)  # validates and normalises
+        return geo.padding
 
     def forward(self, x: Any) -> ag.Tensor:
         x = layer_input(self, x, self.weight.dtype)
@@ -44,13 +58,15 @@ class Conv2d(Module):
             raise LayerInputError(
                 self, f"expected input of shape (batch, {self.in_channels}, height, width), "
                 f"got {x.shape}; add a channel axis with x.reshape(n, 1, h, w) if needed")
-        (kh, kw), (ph, pw) = self.kernel_size, self.padding
-        if x.shape[2] + 2 * ph < kh or x.shape[3] + 2 * pw < kw:
+        (kh, kw), ((pt, pb), (pl, pr)) = self.kernel_size, self.padding
+        dh, dw = self.dilation
+        if x.shape[2] + pt + pb < dh * (kh - 1) + 1 or x.shape[3] + pl + pr < dw * (kw - 1) + 1:
             raise LayerInputError(
                 self, f"input of shape {x.shape} with padding {self.padding} is smaller than "
-                f"the kernel {self.kernel_size}; pad more or use a smaller kernel")
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+                f"the kernel {self.kernel_size} (dilation {self.dilation}); pad more or use "
+                "a smaller kernel")
+        return ag.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}")
+                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from . import metrics as M
 from .data import DataLoader
 from .module import Module
 from .optim import LRScheduler, Optimizer, ReduceLROnPlateau
+from .progress import progress_bar
 from .serialization import save_state
 
 __all__ = ["EarlyStopping", "History", "evaluate", "fit", "predict"]
@@ -105,18 +105,6 @@ def _loader(data: Any, batch_size: int, shuffle: bool, rng: Any, who: str) -> It
     raise TypeError(f"{who}: pass a DataLoader or an (inputs, targets) pair, got {type(data)}")
 
 
-def _progress(show: bool | None, epochs: int) -> Any:
-    if show is None:
-        show = sys.stderr.isatty()
-    if not show:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # the bar is optional (extra "progress")
-        return None
-    return tqdm(total=epochs, unit="epoch", leave=True)
-
-
 def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimizer,
         data: Any, epochs: int = 10, *, val_data: Any = None, batch_size: int = 32,
         shuffle: bool = True, rng: Any = 0, metrics: Any = None,
@@ -127,14 +115,15 @@ def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimiz
     """Train ``model`` for ``epochs`` passes over ``data``; returns a History.
 
     ``data``/``val_data``: a DataLoader or an ``(inputs, targets)`` pair (then batched by
-    ``batch_size``, shuffled each epoch from ``rng``). Each step is the seed's eqs. 14-15:
+    ``batch_size``, shuffled each epoch from ``rng``). Each step is lecture eqs. 14-15:
     zero the gradients, forward, loss, backward, optimizer step. ``metrics``: names
     ("accuracy", "mae", "r2") or a dict name -> fn(output, target); train values are
     averages over the epoch's batches (taken before each step), validation values are
     computed on the whole validation set in eval mode. ``monitor`` (default "val_loss",
     or "loss" without validation data) drives early stopping, ReduceLROnPlateau and
     ``checkpoint`` (a .npz path where the best state so far is saved atomically).
-    ``progress``: a tqdm bar; None shows it only when stderr is a terminal.
+    ``progress``: a tqdm bar; None shows it on a terminal and in Jupyter (a widget with
+    ipywidgets), not in logs (``nn.progress.progress_bar``).
     ``callbacks``: functions ``cb(epoch, history)`` called after each epoch (0-based) once
     its row is recorded, the scheduler stepped and the checkpoint written; one returning
     True stops training after that epoch (``history.stop_reason == "callback"``, best
@@ -166,7 +155,7 @@ def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimiz
     history.monitor = monitor
     best_state: dict[str, np.ndarray] | None = None
     waited = 0
-    bar = _progress(progress, epochs)
+    bar = progress_bar(total=epochs, show=progress, unit="epoch", leave=True)
     try:
         for epoch in range(epochs):
             row = _train_epoch(model, loss, optimizer, train_loader, table, epoch)
@@ -196,9 +185,10 @@ def fit(model: Module, loss: Callable[[Any, Any], ag.Tensor], optimizer: Optimiz
                 scheduler.step(value)
             elif scheduler is not None:
                 scheduler.step()
-            if bar is not None:
+            if bar is not None:  # redrawn by update() at tqdm's pace, not every epoch
+                bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "lr"},
+                                refresh=False)
                 bar.update(1)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in row.items() if k != "lr"})
             asked = [bool(cb(epoch, history)) for cb in hooks]  # every callback runs
             if stopper is not None and waited > stopper.patience:
                 history.stopped_early, history.stop_reason = True, "early_stopping"

@@ -55,7 +55,7 @@ def nll_loss(log_probs: ag.Tensor, target: Any, reduction: str = "mean") -> ag.T
 
 
 def linear(x: Any, weight: ag.Tensor, bias: ag.Tensor | None = None) -> ag.Tensor:
-    """x W^T + b: the seed's eq. 6 z = W x + b for a batch of row vectors x (one fused
+    """x W^T + b: lecture eq. 6 z = W x + b for a batch of row vectors x (one fused
     op, ``autograd.linear``)."""
     return ag.linear(x, weight, bias)
 
@@ -86,24 +86,35 @@ def _pair(v: Any, what: str) -> tuple[int, int]:
     return pair  # type: ignore[return-value]
 
 
+def same_padding(kernel_size: tuple[int, int], dilation: Any = 1
+                 ) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The padding that keeps H x W at stride 1: d (k - 1) zeros per axis, the odd one
+    after (PyTorch's and TensorFlow's "same"; a 12-row kernel gets 5 rows above, 6 below)."""
+    dh, dw = _pair(dilation, "dilation")
+    totals = (dh * (kernel_size[0] - 1), dw * (kernel_size[1] - 1))
+    return tuple((t // 2, t - t // 2) for t in totals)  # type: ignore[return-value]
+
+
 def conv2d(x: ag.Tensor, weight: ag.Tensor, bias: ag.Tensor | None = None, stride: Any = 1,
-           padding: Any = 0) -> ag.Tensor:
+           padding: Any = 0, dilation: Any = 1) -> ag.Tensor:
     """2-d cross-correlation (what deep learning calls convolution), PyTorch's layout.
 
     x (N, C, H, W), weight (O, C, kh, kw), bias (O,) -> (N, O, H', W') with
-    H' = (H + 2 ph - kh) // sh + 1. Built as im2col: ``sliding_window`` gathers every
-    patch, and one batched matmul with the flattened kernels does the rest.
+    H' = (H + top + bottom - dh (kh - 1) - 1) // sh + 1. ``padding``: an int, a pair,
+    ((top, bottom), (left, right)), or "same" / "valid". One op, ``autograd.conv2d``:
+    one matrix product over the whole batch forward, and one for each gradient.
     """
-    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
-    out_ch, in_ch, kh, kw = weight.shape
-    if ph or pw:
-        x = ag.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    cols = ag.sliding_window(x, (kh, kw), (sh, sw))  # (N, C, H', W', kh, kw)
-    n, _, oh, ow = cols.shape[:4]
-    # (N, C*kh*kw, H'*W'): the patch axes next to each other, matching weight's layout.
-    patches = cols.permute(0, 1, 4, 5, 2, 3).reshape(n, in_ch * kh * kw, oh * ow)
-    out = (weight.reshape(out_ch, in_ch * kh * kw) @ patches).reshape(n, out_ch, oh, ow)
-    return out if bias is None else out + bias.reshape(1, out_ch, 1, 1)
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = 0
+        elif padding == "same":
+            if _pair(stride, "stride") != (1, 1):
+                raise ValueError(f"conv2d: padding='same' needs stride 1, got {stride!r}")
+            padding = same_padding(tuple(weight.shape[2:]), dilation)
+        else:
+            raise ValueError(f"conv2d: padding must be a number, pairs, 'same' or 'valid', "
+                             f"got {padding!r}")
+    return ag.conv2d(x, weight, bias, stride, padding, dilation)
 
 
 def batch_norm(x: ag.Tensor, running_mean: ag.Tensor | None, running_var: ag.Tensor | None,
@@ -116,25 +127,15 @@ def batch_norm(x: ag.Tensor, running_mean: ag.Tensor | None, running_var: ag.Ten
     toward them in place: r <- (1 - momentum) r + momentum * batch (the variance unbiased,
     as PyTorch). Evaluation uses the running estimates, so it is a fixed affine map.
     """
-    axes = (0,) + tuple(range(2, x.ndim))
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    if training:
-        mean = x.mean(axes, True)
-        centred = x - mean
-        var = (centred * centred).mean(axes, True)
-        if running_mean is not None and running_var is not None:
-            count = x.size // x.shape[1]
-            unbiased = var.data.reshape(-1) * (count / max(count - 1, 1))
-            running_mean.data *= 1.0 - momentum
-            running_mean.data += momentum * mean.data.reshape(-1)
-            running_var.data *= 1.0 - momentum
-            running_var.data += momentum * unbiased
-        out = centred / (var + eps).sqrt()
-    else:
-        if running_mean is None or running_var is None:
-            raise ValueError("batch_norm: evaluation needs running_mean and running_var")
-        scale = 1.0 / np.sqrt(running_var.data + eps)
-        out = (x - running_mean.data.reshape(shape)) * scale.reshape(shape).astype(x.dtype)
+    if training:  # one op with a closed-form backward (autograd.batch_norm)
+        return ag.batch_norm(x, weight, bias,
+                             None if running_mean is None else running_mean.data,
+                             None if running_var is None else running_var.data, momentum, eps)
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: evaluation needs running_mean and running_var")
+    scale = 1.0 / np.sqrt(running_var.data + eps)
+    out = (x - running_mean.data.reshape(shape)) * scale.reshape(shape).astype(x.dtype)
     if weight is not None:
         out = out * weight.reshape(shape)
     if bias is not None:

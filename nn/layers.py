@@ -1,4 +1,4 @@
-"""Fully connected layers, activations as modules, Dropout, Flatten and the seed's MLP."""
+"""Fully connected layers, activations as modules, Dropout, Flatten and the lecture's MLP."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def init_weight(weight: Parameter, scheme: str | Callable[..., Any], rng: Any) -
 
 
 class Linear(Module):
-    """z = x W^T + b (the seed's eq. 6 before the activation), batch along axis 0.
+    """z = x W^T + b (lecture eq. 6 before the activation), batch along axis 0.
 
     ``weight`` has shape (out_features, in_features) and ``bias`` (out_features,), as in
     PyTorch. ``init`` names the weight initialisation (default "xavier_uniform"; MLP picks
@@ -167,7 +167,7 @@ _ACTIVATIONS: dict[str, tuple[Callable[[], Module], str]] = {
 
 
 class MLP(Module):
-    """A fully connected network (the seed's eqs. 5-7).
+    """A fully connected network (lecture eqs. 5-7).
 
     ``sizes = [in, h1, ..., out]``. Hidden layers compute a_l = sigma(W_l a_{l-1} + b_l)
     (eq. 6); the output layer is W_n a_{n-1} + b_n (eq. 7). For classification the

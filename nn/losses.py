@@ -35,7 +35,7 @@ class _Loss(Module):
 
 
 class CrossEntropyLoss(_Loss):
-    """Softmax cross-entropy from logits (the seed's eqs. 22, 29, 31; gradient eq. 32).
+    """Softmax cross-entropy from logits (lecture eqs. 22, 29, 31; gradient eq. 32).
 
     ``target``: integer labels (N,) in [0, C), or one-hot / soft probabilities (N, C).
     """
@@ -53,7 +53,7 @@ class NLLLoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error (1/n) sum (x - y)^2: the seed's eq. 9, averaged, without its 1/2."""
+    """Mean squared error (1/n) sum (x - y)^2: lecture eq. 9, averaged, without its 1/2."""
 
     def forward(self, input: ag.Tensor, target: Any) -> ag.Tensor:  # noqa: A002
         return self._call(F.mse_loss, input, target)

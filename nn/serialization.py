@@ -8,7 +8,7 @@ timestamp (so equal states give equal bytes). Writing goes to a temporary file i
 same directory, then ``os.replace``: a crash never leaves a half-written checkpoint under
 the real name.
 
-Reading (``autograd.io.read_npz``) checks every entry's header against its size and
+Reading (``safeio.read_npz``) checks every entry's header against its size and
 against the model before any data is read, refuses compressed entries (zip bombs), and
 reads each entry to its end so the zip's CRC-32 catches flipped bytes. Only then is the
 target changed, all or nothing.
@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 import autograd as ag
-from autograd.io import NPZ_KINDS, atomic_write, read_npz
+from safeio import NPZ_KINDS, atomic_write, read_npz
 
 __all__ = ["CheckpointError", "load_state", "read_state", "save_state"]
 
@@ -76,7 +76,7 @@ def save_state(model_or_state: Any, path: str | Path) -> Path:
 def read_state(path: str | Path, expect: Mapping[str, tuple[int, ...]] | None = None
                ) -> dict[str, np.ndarray]:
     """The state dict stored at ``path``, fully read into memory and checked
-    (``autograd.io.read_npz``: headers before data, nothing compressed, CRC-32).
+    (``safeio.read_npz``: headers before data, nothing compressed, CRC-32).
 
     ``expect`` (name -> shape): entries whose header gives another shape are refused
     before any data is read (``load_state(model, path)`` passes the model's shapes).

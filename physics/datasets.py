@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ._io import atomic_write, read_npz
+from safeio import atomic_write, read_npz
+
 from .cicy import CICY
 
 __all__ = ["StabilityDataset", "make_stability_dataset", "load_dataset"]
@@ -52,7 +53,7 @@ class StabilityDataset:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write X, y, config and meta to `path` (.npz), atomically (temp file + os.replace,
-        ``physics._io.atomic_write``: the umask's modes, no temporary left behind)."""
+        ``safeio.atomic_write``: the umask's modes, no temporary left behind)."""
         meta = json.dumps({"format": FORMAT, "version": VERSION, **self.meta}, sort_keys=True)
         return atomic_write(path, lambda fh: np.savez(fh, X=self.X, y=self.y,
                                                       config=self.config, meta=np.array(meta)))

@@ -32,7 +32,7 @@ import pytest
 import autograd as ag
 import nn
 import physics
-from autograd.io import atomic_write
+from safeio import atomic_write
 
 CASES: list[tuple[str, str, str, Callable[[Path], None]]] = []
 ERROR, CORRECT = "clear error", "correct result"

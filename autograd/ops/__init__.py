@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from .conv import conv2d, conv2d_input, conv2d_weight
 from .copy import astype, clone
 from .elementwise import (
     abs,
@@ -36,6 +37,7 @@ from .elementwise import (
 )
 from .linalg import einsum, linear, matmul
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .norm import batch_norm
 from .reduce import argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, sum
 from .shape import (
     broadcast_to,
@@ -51,8 +53,9 @@ from .shape import (
 from .window import fold_windows, pad, sliding_window
 
 __all__ = [
-    "abs", "add", "argmax", "argmin", "astype", "binary_cross_entropy_with_logits",
-    "broadcast_to", "cat", "clamp", "clone",
+    "abs", "add", "argmax", "argmin", "astype", "batch_norm",
+    "binary_cross_entropy_with_logits", "broadcast_to", "cat", "clamp", "clone", "conv2d",
+    "conv2d_input", "conv2d_weight",
     "clip", "concatenate", "cross_entropy", "div", "einsum", "exp", "fold_windows",
     "getitem", "leaky_relu", "linear", "log", "log_softmax", "logsumexp", "matmul", "max",
     "maximum", "mean", "min", "minimum", "mse_loss", "mul", "neg", "pad", "permute", "pow",

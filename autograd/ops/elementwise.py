@@ -39,7 +39,7 @@ def sub(a: Any, b: Any) -> Tensor:
 
 @defop(lambda F, g, y, a, b: g * b,
        lambda F, g, y, a, b: g * a,
-       sample=binary_sample(), label="*", saves_out=False)
+       sample=binary_sample(), label="*", saves_out=False, reads=((1,), (0,)))
 def mul(a: Any, b: Any) -> Tensor:
     """a * b, broadcasting."""
     return binary(mul.op, a, b, operator.mul)
@@ -167,7 +167,7 @@ def abs(x: Any) -> Tensor:  # noqa: A001 - numpy's and PyTorch's name
 @defop(lambda F, g, y, x: g * (F.raw(y) > 0), sample=unary(("away", 0.0)), method="relu",
        saves=())
 def relu(x: Any) -> Tensor:
-    """max(x, 0) (seed eq. 8); derivative 1 for x > 0, else 0 (eq. 19)."""
+    """max(x, 0) (lecture eq. 8); derivative 1 for x > 0, else 0 (eq. 19)."""
     x = as_tensor(x)
     # a Python 0 keeps the dtype (NEP 50)
     return apply(relu.op, (x,), np.maximum(x._data, 0), like=x.grad_fn)
@@ -198,14 +198,14 @@ def _tanh_vjp(F: Any, g: Any, y: Any, x: Any) -> Any:
 
 @defop(_tanh_vjp, sample=unary(), method="tanh", saves=())
 def tanh(x: Any) -> Tensor:
-    """tanh x (seed eq. 8); derivative 1 - tanh^2 x (eq. 20)."""
+    """tanh x (lecture eq. 8); derivative 1 - tanh^2 x (eq. 20)."""
     x = as_tensor(x)
     return apply(tanh.op, (x,), np.tanh(x._data), like=x.grad_fn)
 
 
 @defop(lambda F, g, y, x: g * y * (1 - y), sample=unary(), method="sigmoid", saves=())
 def sigmoid(x: Any) -> Tensor:
-    """1/(1 + e^-x) (seed eq. 8), computed without overflow; derivative s(1 - s) (eq. 21)."""
+    """1/(1 + e^-x) (lecture eq. 8), computed without overflow; derivative s(1 - s) (eq. 21)."""
     x = as_tensor(x)
     return apply(sigmoid.op, (x,), kernels.sigmoid(x._data), like=x.grad_fn)
 

@@ -22,8 +22,6 @@ def _matmul_grad(F: Any, g: Any, a: Any, b: Any, wrt_a: bool) -> Any:
         return F.matmul(g, b.T) if wrt_a else F.matmul(a.T, g)
     # Promote 1-d operands to matrices as numpy does, differentiate, then undo it.
     a_vec, b_vec = len(a.shape) == 1, len(b.shape) == 1
-    a2 = F.reshape(a, (1,) + a.shape) if a_vec else a
-    b2 = F.reshape(b, b.shape + (1,)) if b_vec else b
     if a_vec and b_vec:
         g2 = F.reshape(g, (1, 1))
     elif a_vec:
@@ -34,15 +32,19 @@ def _matmul_grad(F: Any, g: Any, a: Any, b: Any, wrt_a: bool) -> Any:
         g2 = g
     # Batch axes that broadcasting added (and a promoted vector's unit axis) are summed
     # away by the engine, which undoes broadcasting for every op in one place.
+    # Each rule reads only the other operand's values (a node may keep just that one).
     if wrt_a:
+        b2 = F.reshape(b, b.shape + (1,)) if b_vec else b
         return F.matmul(g2, _swap_last(F, b2))
+    a2 = F.reshape(a, (1,) + a.shape) if a_vec else a
     gb = F.matmul(_swap_last(F, a2), g2)
     return F.reshape(gb, gb.shape[:-1]) if b_vec else gb
 
 
 @defop(lambda F, g, y, a, b: _matmul_grad(F, g, a, b, True),
        lambda F, g, y, a, b: _matmul_grad(F, g, a, b, False),
-       sample=lambda d: _matmul_sample(d), label="@", saves_out=False, method="matmul")
+       sample=lambda d: _matmul_sample(d), label="@", saves_out=False, method="matmul",
+       reads=((1,), (0,)))
 def matmul(a: Any, b: Any) -> Tensor:
     """Matrix product with numpy's rules: 1-d vectors, 2-d matrices, batched stacks.
 
@@ -161,9 +163,10 @@ def _linear_weight_grad(F: Any, g: Any, x: Any) -> Any:
 @defop(lambda F, g, y, x, w, b=None: F.matmul(g, w),
        lambda F, g, y, x, w, b=None: _linear_weight_grad(F, g, x),
        lambda F, g, y, x, w, b=None: g,  # summed over the batch axes by the engine
-       sample=lambda d: _linear_sample(d), saves=(0, 1), saves_out=False)
+       sample=lambda d: _linear_sample(d), saves=(0, 1), saves_out=False,
+       reads=((1,), (0,), ()))
 def linear(input: Any, weight: Any, bias: Any = None) -> Tensor:  # noqa: A002
-    """x W^T + b in one op (PyTorch's ``F.linear``): the seed's eq. 6 z = W x + b for a
+    """x W^T + b in one op (PyTorch's ``F.linear``): lecture eq. 6 z = W x + b for a
     batch of row vectors. ``weight`` is (out_features, in_features), ``bias`` (out,).
 
     One node instead of matmul, transpose and add, so a layer keeps no intermediate array

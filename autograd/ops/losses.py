@@ -55,7 +55,7 @@ def _onehot_or_probs(F: Any, target: Any, logits: Any) -> Any:
 def _ce_logits_vjp(F: Any, g: Any, y: Any, z: Any, target: Any, reduction: str = "mean",
                    _softmax: np.ndarray | None = None, _rows: np.ndarray | None = None) -> Any:
     # d/dz_j of sum_j p_j (lse - z_j) = softmax_j * sum(p) - p_j; with one-hot labels this
-    # is the seed's eq. 32, dJ/da_j = (1/n) sum_i (p_j(a_i) - y_ij).
+    # is lecture eq. 32, dJ/da_j = (1/n) sum_i (p_j(a_i) - y_ij).
     if not F.recording and _softmax is not None:
         return _ce_logits_grad_array(g, target, _softmax, reduction, _rows)
     p = _onehot_or_probs(F, target, z)
@@ -93,11 +93,11 @@ def _ce_target_vjp(F: Any, g: Any, y: Any, z: Any, target: Any, reduction: str =
 
 @defop(_ce_logits_vjp, _ce_target_vjp, sample=lambda d: _ce_sample(d), saves_out=False)
 def cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
-    """Softmax cross-entropy (seed eqs. 22, 31) from unnormalised logits.
+    """Softmax cross-entropy (lecture eqs. 22, 31) from unnormalised logits.
 
     ``logits`` has shape (N, C) (or (C,) for one sample). ``target`` is either integer class
     labels of shape (N,) in [0, C), or class probabilities of shape (N, C) (one-hot or soft).
-    J_i = logsumexp(a_i) - sum_j y_ij a_ij; ``reduction`` is 'mean' (the seed's 1/n),
+    J_i = logsumexp(a_i) - sum_j y_ij a_ij; ``reduction`` is 'mean' (the lecture's 1/n),
     'sum' or 'none'. The gradient is (softmax(a) - y)/n (eq. 32).
     """
     z = as_tensor(logits)
@@ -161,7 +161,7 @@ def _bce_t_vjp(F: Any, g: Any, out: Any, z: Any, t: Any, reduction: str = "mean"
 @defop(_bce_z_vjp, _bce_t_vjp, sample=lambda d: _bce_sample(d), saves_out=False)
 def binary_cross_entropy_with_logits(logits: Any, target: Any,
                                      reduction: str = "mean") -> Tensor:
-    """Binary cross-entropy (seed eq. 24) of sigmoid(z) against targets y in [0, 1].
+    """Binary cross-entropy (lecture eq. 24) of sigmoid(z) against targets y in [0, 1].
 
     Computed as softplus(z) - z y, which never overflows; the gradient is sigmoid(z) - y.
     """
@@ -186,7 +186,7 @@ def _bce_sample(d: Any) -> tuple[tuple, dict]:
        lambda F, g, y, a, b, reduction="mean": _per_item(F, g, a.shape, reduction) * 2 * (b - a),
        sample=lambda d: _mse_sample(d), saves_out=False)
 def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """Mean squared error, (1/n) sum (x - y)^2 (the seed's eq. 9 up to the factor 1/2)."""
+    """Mean squared error, (1/n) sum (x - y)^2 (lecture eq. 9 up to the factor 1/2)."""
     a = as_tensor(input)
     b = target if isinstance(target, Tensor) else const(np.asarray(target), a.dtype)
     bd = b._data if isinstance(b, Tensor) else b

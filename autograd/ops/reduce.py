@@ -197,7 +197,7 @@ def logsumexp(x: Any, axis: Axis = None, keepdims: bool = False, *, dim: Axis = 
 @defop(lambda F, g, y, x, axis=-1: y * (g - F.sum(g * y, axis, True)),
        sample=along_axis(), method="softmax", saves=())
 def softmax(x: Any, axis: int | None = None, *, dim: int | None = None) -> Tensor:
-    """p_j = e^{a_j} / sum_k e^{a_k} (seed eq. 29).
+    """p_j = e^{a_j} / sum_k e^{a_k} (lecture eq. 29).
 
     Jacobian dp_j/da_k = p_j (delta_jk - p_k) (eq. 30), so the vector-Jacobian product
     is p * (g - sum(g p)). ``axis`` (or PyTorch's ``dim``) defaults to the last.

@@ -140,49 +140,22 @@ def _scatter_sample(d: Any) -> tuple[tuple, dict]:
     return (d.array(picked),), {"index": index, "shape": shape}
 
 
-class _Variadic:
-    """A rule list that answers for any input position (concatenate and stack take n
-    inputs). The engine asks for each input's gradient in turn, handing the rule all n
-    inputs each time; ``offsets`` keeps the running positions along the joined axis for
-    the gradient in hand, so each of those n calls costs O(1) here, not O(n)."""
-
-    def __init__(self, rule: Any) -> None:
-        self.rule = rule
-        self._cache: tuple[Any, list[int]] | None = None  # (gradient, offsets)
-
-    def __getitem__(self, i: int) -> Any:
-        return lambda F, g, y, *xs, **kw: self.rule(self, F, g, i, xs, **kw)
-
-    def offsets(self, g: Any, xs: tuple, ax: int) -> list[int]:
-        cache = self._cache
-        if cache is not None and cache[0] is g:  # the same node's gradient: reuse
-            return cache[1]
-        starts, total = [], 0
-        for x in xs:
-            starts.append(total)
-            total += x.shape[ax]
-        self._cache = (g, starts)
-        return starts
-
-    def done(self, i: int, xs: tuple) -> None:
-        if i == len(xs) - 1:
-            self._cache = None  # holds the gradient alive otherwise
-
-
-def _concat_rule(table: _Variadic, F: Any, g: Any, i: int, xs: tuple, axis: int = 0) -> Any:
+def _join_grads(F: Any, g: Any, y: Any, *xs: Any, axis: int = 0, stacked: bool = False
+                ) -> list[Any]:
+    """Every input's gradient of a concatenate or stack, in one call (the op's ``joint``
+    rule): the slices of ``g`` along the joined axis, in O(1) each."""
     ax = axis % len(g.shape)
-    start = table.offsets(g, xs, ax)[i]
-    table.done(i, xs)
-    sl = [slice(None)] * len(g.shape)
-    sl[ax] = slice(start, start + xs[i].shape[ax])
-    return F.getitem(g, tuple(sl))
-
-
-def _stack_rule(table: _Variadic, F: Any, g: Any, i: int, xs: tuple, axis: int = 0) -> Any:
-    ax = axis % len(g.shape)
-    sl = [slice(None)] * len(g.shape)
-    sl[ax] = i
-    return F.getitem(g, tuple(sl))
+    sl: list[Any] = [slice(None)] * len(g.shape)
+    grads, start = [], 0
+    for i, x in enumerate(xs):
+        if stacked:
+            sl[ax] = i
+        else:
+            width = x.shape[ax]
+            sl[ax] = slice(start, start + width)
+            start += width
+        grads.append(F.getitem(g, tuple(sl)))
+    return grads
 
 
 def _seq_sample(stacked: bool) -> Any:
@@ -209,13 +182,6 @@ def _sequence(name: str, tensors: Sequence[Any]) -> tuple:
     return constants_as(tensors)  # array items take the tensors' float dtype
 
 
-# The engine hands a rule all of a node's inputs for each input's gradient, so one node
-# joining n tensors costs O(n) per input, O(n^2) in all. Joins of more tensors become a
-# tree of nodes of at most _FAN_IN inputs each (linear in all; the arrays are views of
-# the one joined result, so nothing is copied twice).
-_FAN_IN = 256
-
-
 def _join(op: Any, join: Any, tensors: Sequence[Any], axis: int, must: str) -> Tensor:
     ts = _sequence(op.name, tensors)
     try:
@@ -226,36 +192,27 @@ def _join(op: Any, join: Any, tensors: Sequence[Any], axis: int, must: str) -> T
     except TypeError as e:
         raise TypeError(f"{op.name}: axis must be an integer, got {type(axis).__name__} "
                         f"{axis!r}") from e
-    if len(ts) <= _FAN_IN:
-        return apply(op, ts, data, {"axis": axis})
-    ax = axis % data.ndim
-    stacked = op is stack.op
-    while len(ts) > _FAN_IN:
-        parts, start = [], 0
-        for j in range(0, len(ts), _FAN_IN):
-            chunk = ts[j:j + _FAN_IN]
-            width = len(chunk) if stacked else sum(t.shape[ax] for t in chunk)
-            sl = [slice(None)] * data.ndim
-            sl[ax] = slice(start, start + width)
-            parts.append(apply(op, chunk, data[tuple(sl)], {"axis": axis if stacked else ax}))
-            start += width
-        ts, op, stacked = tuple(parts), concatenate.op, False  # the parts join along ax
-    return apply(op, ts, data, {"axis": ax})
+    return apply(op, ts, data, {"axis": axis})
 
 
-@defop(sample=_seq_sample(False), tags=("variadic",), saves=(), saves_out=False)
-def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join tensors along an existing axis."""
-    return _join(concatenate.op, np.concatenate, tensors, axis,
+@defop(sample=_seq_sample(False), tags=("variadic",), saves=(), saves_out=False,
+       joint=_join_grads)
+def concatenate(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join tensors along an existing axis (``dim``: PyTorch's name)."""
+    return _join(concatenate.op, np.concatenate, tensors, _dim_or_axis(axis, dim),
                  "all other dimensions must match")
 
 
-@defop(sample=_seq_sample(True), tags=("variadic",), saves=(), saves_out=False)
-def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
-    """Join same-shaped tensors along a new axis."""
-    return _join(stack.op, np.stack, tensors, axis, "all shapes must be equal")
+@defop(sample=_seq_sample(True), tags=("variadic",), saves=(), saves_out=False,
+       joint=lambda F, g, y, *xs, axis=0: _join_grads(F, g, y, *xs, axis=axis, stacked=True))
+def stack(tensors: Sequence[Any], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Join same-shaped tensors along a new axis (``dim``: PyTorch's name)."""
+    return _join(stack.op, np.stack, tensors, _dim_or_axis(axis, dim),
+                 "all shapes must be equal")
 
 
-concatenate.op.vjps = _Variadic(_concat_rule)  # type: ignore[attr-defined]
-stack.op.vjps = _Variadic(_stack_rule)  # type: ignore[attr-defined]
+def _dim_or_axis(axis: int, dim: int | None) -> int:
+    return axis if dim is None else dim
+
+
 cat = concatenate  # PyTorch's name

@@ -73,7 +73,8 @@ def draw(tensor: Tensor | Sequence[Tensor], *, params: Mapping[str, Tensor] | No
          collapse: bool | str | Iterable[str] = False, max_nodes: int = MAX_NODES,
          max_values: int = MAX_VALUES, derivatives: bool | None = None,
          show_shape: bool | None = None, legend: bool = True,
-         title: str | None = None) -> GraphPicture:
+         title: str | None = None, style: str = "screen",
+         layout: str = "horizontal") -> GraphPicture:
     """The graph that produced ``tensor`` as a ``graphviz.Digraph`` (a ``GraphPicture``).
 
     Names come from ``params`` (name -> tensor), ``module`` (anything with
@@ -91,8 +92,9 @@ def draw(tensor: Tensor | Sequence[Tensor], *, params: Mapping[str, Tensor] | No
     before building the graph). Op ellipses carry the backward step
     (1 = first). ``derivatives`` (default: on for graphs of scalars while the forward values
     are alive) writes the local derivative on each edge, the factor the chain rule multiplies
-    in (seed eqs. 17-18). ``show_shape`` defaults to hiding shape/dtype when every tensor is
-    a float64 scalar.
+    in (lecture eqs. 17-18). ``show_shape`` defaults to hiding shape/dtype when every tensor is
+    a float64 scalar. ``style="slide"`` dresses it for a projector (fonts 1.5x, a compact
+    legend, PNGs at 200 dpi); ``layout="vertical"`` runs it top to bottom.
     """
     from ._graph import add_local_derivatives, build, named_tensors
 
@@ -101,7 +103,9 @@ def draw(tensor: Tensor | Sequence[Tensor], *, params: Mapping[str, Tensor] | No
         raise ValueError(f"draw(max_nodes={max_nodes}): need room for at least 2 boxes")
     _import_graphviz()
     from . import _collapse
-    from ._dot import render
+    from ._dot import make_style, render
+
+    dress = make_style(style, layout, "draw()")
 
     names, param_ids, by_node = named_tensors(params, module, tensors)
     graph = build(roots, names, param_ids, by_node)
@@ -109,7 +113,7 @@ def draw(tensor: Tensor | Sequence[Tensor], *, params: Mapping[str, Tensor] | No
     _collapse.limit(graph, max_nodes)
     add_local_derivatives(graph, derivatives)
     return render(graph, title=title or _title(graph), max_values=max_values,
-                  show_shape=show_shape, legend=legend)
+                  show_shape=show_shape, legend=legend, style=dress)
 
 
 def _title(graph: Any) -> str:

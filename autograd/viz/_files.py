@@ -1,5 +1,5 @@
 """Writing pictures: the one-line message when ``dot`` is missing (files are written with
-``autograd.io.atomic_write``)."""
+``safeio.atomic_write``)."""
 
 from __future__ import annotations
 

@@ -8,8 +8,6 @@ gradients are returned to the replay, never written to the user's tensors or ``.
 
 from __future__ import annotations
 
-import html
-import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,12 +15,13 @@ from typing import Any
 
 import numpy as np
 
+from safeio import atomic_write as write_atomic
+
 from .. import engine
-from ..io import atomic_write as write_atomic
 from ..tensor import Node, Tensor
-from . import _collapse
+from . import _collapse, _widget
 from . import _format as fmt
-from ._dot import FrameState, GraphPicture, render
+from ._dot import FrameState, GraphPicture, make_style, render
 from ._graph import Graph, add_local_derivatives, build, named_tensors
 
 _FREED = ("backprop_frames(): the graph of this tensor was already freed by backward(); "
@@ -45,42 +44,102 @@ def _seed(loss: Tensor, gradient: Any) -> np.ndarray:
 
 
 def replay(loss: Tensor, seed: np.ndarray, graph: Graph) -> list[FrameState]:
-    """One ``FrameState`` per backward step, keyed by the vertices of ``graph``."""
+    """One ``FrameState`` per backward step, keyed by the vertices of ``graph``, after a
+    step 0 in which nothing is computed yet."""
     out_key = {id(v.node): v.key for v in graph.vertices if v.role == "tensor" and v.node}
     op_key = {id(v.node): v.key for v in graph.vertices if v.role == "op"}
     leaf_key = {id(v.tensor): v.key for v in graph.vertices
                 if v.role == "tensor" and v.node is None}
+    names = {v.key: v.name for v in graph.vertices if v.role == "tensor" and v.name}
     labels = {v.key: v.label for v in graph.vertices if v.role == "op"}
     consumers = Counter(e.src.key for e in graph.edges if e.dst.role == "op")
     steps: list[tuple[Node, np.ndarray, list]] = []
 
     def watch(run: int, step: int, node: Node, g: Any, sent: list) -> None:
-        steps.append((node, np.array(g), [(t, np.array(gi)) for t, gi in sent]))
+        steps.append((node, np.array(g), [(i, t, np.array(gi))
+                                          for i, (t, gi) in zip(_needs(node), sent)]))
 
     engine._run([loss], [seed], retain_graph=True, create_graph=False, observers=[watch])
+    step_of = {id(node): k for k, (node, _, _) in enumerate(steps)}
+
+    def who(key: str, target: Any) -> str:
+        """How a caption names a tensor: its name, else the op box that made it."""
+        if key in names:
+            return names[key]
+        if type(target) is Node:
+            return f"[{labels[op_key[id(target)]]} step {step_of[id(target)] + 1}]"
+        return "a leaf"
+
+    out_name = names.get(out_key[id(loss.grad_fn)])
+    start = f"the gradient {_brief(seed)}"
+    if out_name and seed.size == 1 and seed.reshape(()) == 1:
+        start += f" (d{out_name}/d{out_name})"
+    states = [FrameState(-1, {}, set(), set(), None, set(), caption=(
+        f"step 0 of {len(steps)}: nothing computed yet. backward() starts at the output"
+        f"{' ' + out_name if out_name else ''} with {start}, then runs the ops in their "
+        "numbered order"))]
     grads: dict[str, np.ndarray] = {}
     complete: set[str] = set()
     done: set[str] = set()
-    states = []
     for k, (node, g, sent) in enumerate(steps):
         here, out = op_key[id(node)], out_key[id(node)]
         grads[out] = g
         complete.add(out)  # every consumer of this output ran in an earlier step
         active = {(here, out)}
-        for target, gi in sent:
+        local = _local_derivatives(node, g)
+        sums = []
+        for i, target, gi in sent:
             src = out_key[id(target)] if type(target) is Node else leaf_key[id(target)]
-            grads[src] = gi if src not in grads else grads[src] + gi
+            before = grads.get(src)
+            grads[src] = gi if before is None else before + gi
             active.add((src, here))
             consumers[src] -= 1
             if consumers[src] == 0:
                 complete.add(src)
+            sums.append(_arithmetic(who(src, target), g, local.get(i), gi, before,
+                                    grads[src]))
         done.add(here)
-        caption = (f"step {k + 1} of {len(steps)}: '{labels[here]}' receives the gradient "
-                   f"{_brief(g)} of its output and passes gradient × local derivative to "
-                   f"its inputs")
+        caption = (f"step {k + 1} of {len(steps)}: '{labels[here]}' receives "
+                   f"{_grad_of(who(out, node), g)}; " + "; ".join(sums))
         states.append(FrameState(k, dict(grads), set(complete), set(done), here, active,
                                  caption=caption))
     return states
+
+
+def _needs(node: Node) -> tuple[int, ...]:
+    """The inputs that get a gradient, in the order the engine's step sends them."""
+    return (node.needs,) if type(node.needs) is int else tuple(node.needs)
+
+
+def _local_derivatives(node: Node, g: np.ndarray) -> dict[int, np.ndarray]:
+    """d out / d input for the inputs that get a gradient, when the output is a scalar:
+    the engine's step with the output's gradient set to 1 (the graph is still alive)."""
+    if g.size != 1:
+        return {}
+    with np.errstate(all="ignore"):
+        sent = engine.input_grads(node, np.ones_like(g))
+    return {i: np.asarray(gi) for i, (_, gi) in zip(_needs(node), sent)}
+
+
+def _grad_of(name: str, g: np.ndarray) -> str:
+    return f"{name}.grad = {_brief(g)}"
+
+
+def _arithmetic(name: str, g: np.ndarray, d: np.ndarray | None, gi: np.ndarray,
+                before: np.ndarray | None, total: np.ndarray) -> str:
+    """One input's share of a step, as arithmetic when every number is a scalar:
+    ``w1.grad += 0.5 × 2 = 1`` (and the running total when the tensor already had a
+    share from another path)."""
+    if g.size == 1 and gi.size == 1 and d is not None and d.size == 1:
+        text = f"{name}.grad += {_brief(g)} × {_paren(_brief(d))} = {_brief(gi)}"
+        return text + (f", now {_brief(total)}" if before is not None else "")
+    return (f"{name}.grad += grad × local derivative "
+            f"(shape {fmt.shape_text(gi.shape)})" + (", adding to it" if before is not None
+                                                      else ""))
+
+
+def _paren(number: str) -> str:
+    return f"({number})" if number.startswith("-") else number
 
 
 def _brief(g: np.ndarray) -> str:
@@ -121,12 +180,14 @@ def make_frames(loss: Tensor, gradient: Any, draw_kwargs: dict) -> Frames:
     if loss.grad_fn.inputs is None:
         raise RuntimeError(_FREED)
     allowed = {"params", "module", "tensors", "collapse", "max_nodes", "max_values",
-               "derivatives", "show_shape", "legend", "title"}
+               "derivatives", "show_shape", "legend", "title", "style", "layout"}
     unknown = set(draw_kwargs) - allowed
     if unknown:
         raise TypeError(f"backprop_frames(): unknown keyword(s) {sorted(unknown)}; "
                         f"it takes gradient= and draw()'s {sorted(allowed)}")
     kw = dict(draw_kwargs)
+    dress = make_style(kw.pop("style", "screen"), kw.pop("layout", "horizontal"),
+                       "backprop_frames()")
     seed = _seed(loss, gradient)
     names, param_ids, by_node = named_tensors(kw.pop("params", None), kw.pop("module", None),
                                               kw.pop("tensors", None))
@@ -134,7 +195,7 @@ def make_frames(loss: Tensor, gradient: Any, draw_kwargs: dict) -> Frames:
     states = replay(loss, seed, graph)
     for v in graph.vertices:  # number the ops by the steps shown, whatever ran before
         if v.role == "op":
-            v.order = next(s.step for s in states if s.current == v.key)
+            v.order = next(s.step for s in states[1:] if s.current == v.key)
     graph.order_kind = "planned"
     _collapse.collapse_scopes(graph, _collapse.select(graph, kw.pop("collapse", False)))
     _collapse.limit(graph, kw.pop("max_nodes", 150))
@@ -144,7 +205,8 @@ def make_frames(loss: Tensor, gradient: Any, draw_kwargs: dict) -> Frames:
     _onto_boxes(states, graph)
     title = kw.pop("title", None) or "cygrad backward pass, step by step"
     pictures = [render(graph, title=title, max_values=max_values, state=s,
-                       show_shape=kw.get("show_shape"), legend=kw.get("legend", True))
+                       show_shape=kw.get("show_shape"), legend=kw.get("legend", True),
+                       style=dress)
                 for s in states]
     return Frames(pictures, [s.caption for s in states], title)
 
@@ -172,13 +234,14 @@ class Frames(Sequence):
 
     def save(self, directory: str | Path, format: str = "svg", html_page: bool = True,
              prefix: str = "step") -> list[Path]:
-        """Write ``{prefix}_001.svg`` ... (or ``.png``) and ``backprop.html`` into
-        ``directory``; returns the paths written, the HTML page last."""
+        """Write ``{prefix}_000.svg`` (step 0, nothing computed yet), ``{prefix}_001.svg``
+        ... (or ``.png``) and ``backprop.html`` into ``directory``; returns the paths
+        written, the HTML page last."""
         directory = Path(directory)
         width = max(3, len(str(len(self))))
         paths = []
         for i, pic in enumerate(self.pictures):
-            path = directory / f"{prefix}_{i + 1:0{width}d}.{format}"
+            path = directory / f"{prefix}_{i:0{width}d}.{format}"
             if format == "svg":
                 paths.append(write_atomic(path, self.svgs()[i]))
             else:
@@ -190,64 +253,9 @@ class Frames(Sequence):
     def html(self) -> str:
         """One self-contained page: every frame's SVG inline, a slider, buttons and arrow
         keys to step; no network access, no external scripts."""
-        frames = "\n".join(
-            f'<figure class="frame" data-caption="{html.escape(c, quote=True)}">'
-            f"{_inline(svg)}</figure>" for svg, c in zip(self.svgs(), self.captions))
-        return _PAGE.format(title=html.escape(self.title), n=len(self), last=len(self) - 1,
-                            frames=frames)
+        return _widget.page(self.svgs(), self.captions, self.title)
 
     def _repr_html_(self) -> str:
-        return self.html()
-
-
-def _inline(svg: str) -> str:
-    """SVG file text -> an element to embed in HTML (no XML prolog or doctype)."""
-    svg = re.sub(r"<\?xml[^>]*\?>", "", svg)
-    return re.sub(r"<!DOCTYPE[^>]*>", "", svg).strip()
-
-
-_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{title}</title>
-<style>
-body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; }}
-.controls {{ position: sticky; top: 0; background: #fff; padding: .5em 0; }}
-input[type=range] {{ width: 40em; max-width: 90%; vertical-align: middle; }}
-#caption {{ margin: .4em 0; color: #333; }}
-figure {{ margin: 0; }}
-figure svg {{ max-width: 100%; height: auto; }}
-</style></head>
-<body>
-<h1>{title}</h1>
-<div class="controls">
-<button id="prev" title="previous step (left arrow)">&#9664;</button>
-<input id="step" type="range" min="0" max="{last}" value="0" aria-label="backward step">
-<button id="next" title="next step (right arrow)">&#9654;</button>
-<span id="counter">{n} steps</span>
-<div id="caption"></div>
-</div>
-{frames}
-<script>
-(function () {{
-  var frames = document.querySelectorAll("figure.frame");
-  var slider = document.getElementById("step");
-  var counter = document.getElementById("counter");
-  var caption = document.getElementById("caption");
-  function show(i) {{
-    i = Math.max(0, Math.min(frames.length - 1, i));
-    for (var j = 0; j < frames.length; j++) frames[j].hidden = (j !== i);
-    slider.value = i;
-    counter.textContent = "step " + (i + 1) + " / " + frames.length;
-    caption.textContent = frames[i].getAttribute("data-caption");
-  }}
-  slider.addEventListener("input", function () {{ show(+slider.value); }});
-  document.getElementById("prev").onclick = function () {{ show(+slider.value - 1); }};
-  document.getElementById("next").onclick = function () {{ show(+slider.value + 1); }};
-  document.addEventListener("keydown", function (e) {{
-    if (e.key === "ArrowLeft") show(+slider.value - 1);
-    if (e.key === "ArrowRight") show(+slider.value + 1);
-  }});
-  show(0);
-}})();
-</script>
-</body></html>
-"""
+        """The stepper in a notebook: self-contained, so several coexist in one page;
+        without scripts (an untrusted notebook) the first frame and a note."""
+        return _widget.fragment(self.svgs(), self.captions, self.title)

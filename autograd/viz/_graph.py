@@ -219,7 +219,7 @@ class _Builder:
                 else:
                     src = self._add("const", role="constant", value=np.asarray(x),
                                     shape=np.shape(x), scope=_record(node).scope)
-                self.edges.append(Edge(src, op, i if alive else None))
+                self.edges.append(Edge(src, op, i))  # the skeleton keeps the inputs' order
         self.fill_outputs()
         for v in root_vs:
             v.kind = OUTPUT
@@ -308,26 +308,65 @@ def local_derivatives(node: Node, g: np.ndarray) -> dict[int, np.ndarray]:
     (lecture eqs. 17-18) multiplies in, e.g. 1 - tanh^2 for tanh (eq. 20)."""
     with np.errstate(all="ignore"):
         sent = input_grads(node, g, every=True)
-    every = [i for i in range(len(node.inputs)) if node.op.vjps[i] is not None]
-    return {i: np.asarray(gi) for i, (_, gi) in zip(every, sent)}
+    found, k = {}, 0
+    for i, x in enumerate(node.inputs):  # sent follows the inputs' order, skipping some
+        target = x if type(x) is Node else (x.grad_fn or x) if isinstance(x, Tensor) else x
+        if k < len(sent) and sent[k][0] is target:
+            found[i] = np.asarray(sent[k][1])
+            k += 1
+    return found
 
 
 def add_local_derivatives(graph: Graph, derivatives: bool | None) -> None:
     """Label the drawn edges with local derivatives (by default for scalar graphs). Run
-    after collapsing and limiting, so edges that are not drawn cost nothing."""
+    after collapsing and limiting, so edges that are not drawn cost nothing.
+
+    While the graph is alive they are evaluated (``local_derivatives``); after a backward
+    pass freed it, they come from what each input received in that pass divided by the
+    gradient of the op's output (``Record.derivative``). The picture says why an edge has
+    none: backward computes nothing for an input that needs no gradient, and a zero
+    gradient hides the factor it was multiplied by.
+    """
     if not (derivatives or (derivatives is None and graph.scalar)):
         return
     out_of = {e.src.key: e.dst for e in graph.edges if e.src.role == "op"}
     found: dict[str, dict[int, np.ndarray]] = {}
+    missing = {"no gradient": 0, "zero": 0}
     for e in graph.edges:
         node = e.dst.node
-        if e.dst.role != "op" or e.index is None or node.inputs is None:
+        if e.dst.role != "op" or e.index is None:
             continue
         out = out_of[e.dst.key]
-        if out.value is None or out.size != 1 or e.src.size != 1:
+        if out.size != 1 or e.src.size != 1:
+            continue
+        if node.inputs is None:  # freed by backward: what the pass recorded
+            rec = _record(node)
+            if rec.step is None:
+                continue
+            d = rec.derivative(e.index)
+            if d is None:
+                needs = (rec.needs,) if type(rec.needs) is int else rec.needs
+                missing["no gradient" if e.index not in needs else "zero"] += 1
+            else:
+                e.derivative = d
+            continue
+        if out.value is None:
             continue
         if e.dst.key not in found:
-            found[e.dst.key] = local_derivatives(node, np.ones_like(out.value))
+            try:
+                found[e.dst.key] = local_derivatives(node, np.ones_like(out.value))
+            except RuntimeError as err:  # a saved value changed in place: no factor to show
+                found[e.dst.key] = {}
+                graph.notes.append(f"no local derivatives on '{node.op.label}': {err}")
         d = found[e.dst.key].get(e.index)
         if d is not None:
             e.derivative = float(d.reshape(()))
+    if missing["no gradient"]:
+        graph.notes.append(
+            "edges into an op from inputs that need no gradient (data, constants) show no ×d "
+            "after backward(), which computes nothing for them: draw before backward, or "
+            "use backward(retain_graph=True), to see those local derivatives")
+    if missing["zero"]:
+        graph.notes.append(
+            "edges into an op whose output got gradient 0 show no ×d after backward(): "
+            "0 × d is 0 whatever d is; draw before backward to see it")

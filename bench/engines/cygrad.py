@@ -1,5 +1,5 @@
 """cygrad, with plain autograd ops: Tensor parameters, ``@``, ``tanh``/``relu``,
-``cross_entropy``, and SGD written as ``p.data -= lr * p.grad.data`` (seed eq. 15).
+``cross_entropy``, and SGD written as ``p.data -= lr * p.grad.data`` (lecture eq. 15).
 
 No ``nn`` layers on purpose: this measures the engine's floor, what any layer adds on top.
 The worker puts the repository root first on ``sys.path``, so this checkout is measured.
@@ -11,7 +11,7 @@ from typing import Any
 
 from workloads import SCALAR_CHAIN, VECTOR_CHAIN, Case, chain_kinds, param_names
 
-from . import Runner, dispatch
+from . import Runner, dispatch, inception
 from ._graph import run_chain, scalar_grads, scalar_mlp_loss, scalar_params, unflatten
 
 
@@ -115,4 +115,4 @@ def _scalar_mlp(case: Case, data: dict) -> Runner:
 def build(case: Case, data: dict) -> Runner:
     return dispatch("cygrad", case, data,
                     {"mlp": _mlp, "hvp": _hvp, "chain": _chain, "scalar_chain": _chain,
-                     "scalar_mlp": _scalar_mlp})
+                     "scalar_mlp": _scalar_mlp, "inception": inception.cygrad_runner})

@@ -1,7 +1,7 @@
 """The baseline: hand-written numpy forward pass and manual backpropagation.
 
 This is what the lecture does "from scratch": the chain rule of each layer written out
-(seed eqs. 17-18), tanh' = 1 - tanh^2 (eq. 20), relu' = [x > 0] (eq. 19), and the softmax
+(lecture eqs. 17-18), tanh' = 1 - tanh^2 (eq. 20), relu' = [x > 0] (eq. 19), and the softmax
 cross-entropy gradient (p - y)/n (eq. 32), with SGD updates in place (eq. 15). Every other
 engine's time is reported as a ratio to this one's, measured in the same run.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from workloads import ADD, HVP_EPS, MUL, SCALAR_CHAIN, VECTOR_CHAIN, Case, chain_kinds, param_names
 
-from . import Runner, dispatch
+from . import Runner, dispatch, inception
 
 
 def version() -> str:
@@ -147,4 +147,4 @@ def _scalar_mlp(case: Case, data: dict) -> Runner:
 def build(case: Case, data: dict) -> Runner:
     return dispatch("numpy", case, data,
                     {"mlp": _mlp, "hvp": _hvp, "chain": _chain, "scalar_chain": _chain,
-                     "scalar_mlp": _scalar_mlp})
+                     "scalar_mlp": _scalar_mlp, "inception": inception.numpy_runner})

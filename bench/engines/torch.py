@@ -11,7 +11,7 @@ from typing import Any
 
 from workloads import SCALAR_CHAIN, VECTOR_CHAIN, Case, chain_kinds, param_names
 
-from . import Runner, dispatch
+from . import Runner, dispatch, inception
 from ._graph import run_chain, scalar_grads, scalar_mlp_loss, scalar_params, unflatten
 
 
@@ -118,4 +118,4 @@ def _scalar_mlp(case: Case, data: dict) -> Runner:
 def build(case: Case, data: dict) -> Runner:
     return dispatch("torch", case, data,
                     {"mlp": _mlp, "hvp": _hvp, "chain": _chain, "scalar_chain": _chain,
-                     "scalar_mlp": _scalar_mlp})
+                     "scalar_mlp": _scalar_mlp, "inception": inception.torch_runner})

@@ -187,17 +187,19 @@ class CosineAnnealingLR(LRScheduler):
 
 class ReduceLROnPlateau(_Stateful):
     """Multiply lr by ``factor`` when the monitored value has not improved by more than
-    ``threshold`` (relative) for ``patience`` epochs; then wait ``cooldown`` epochs."""
+    ``threshold`` for ``patience`` epochs; then wait ``cooldown`` epochs.
+    ``threshold_mode``: "rel" (improve on best by threshold * |best|, PyTorch's default)
+    or "abs" (by threshold itself, Keras' ``min_delta``)."""
 
-    _saved = ("mode", "factor", "patience", "threshold", "cooldown", "min_lr", "best",
-              "bad_epochs", "cooldown_left")
+    _saved = ("mode", "factor", "patience", "threshold", "threshold_mode", "cooldown",
+              "min_lr", "best", "bad_epochs", "cooldown_left")
     _ints = ("patience", "cooldown", "bad_epochs", "cooldown_left")
 
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
                  patience: int = 10, threshold: float = 1e-4, cooldown: int = 0,
-                 min_lr: float = 0.0) -> None:
+                 min_lr: float = 0.0, threshold_mode: str = "rel") -> None:
         self.optimizer = _optimizer("ReduceLROnPlateau", optimizer)
-        self.mode, self.factor = mode, factor
+        self.mode, self.factor, self.threshold_mode = mode, factor, threshold_mode
         self.patience, self.threshold, self.cooldown, self.min_lr = (patience, threshold,
                                                                      cooldown, min_lr)
         self.best = math.inf if mode == "min" else -math.inf
@@ -209,6 +211,9 @@ class ReduceLROnPlateau(_Stateful):
         who = "ReduceLROnPlateau"
         if values["mode"] not in ("min", "max"):
             raise ValueError(f"{who}: mode must be 'min' or 'max', got {values['mode']!r}")
+        if values["threshold_mode"] not in ("rel", "abs"):
+            raise ValueError(f"{who}: threshold_mode must be 'rel' or 'abs', got "
+                             f"{values['threshold_mode']!r}")
         factor = _finite(who, "factor", values["factor"])
         if not 0.0 < factor < 1.0:
             raise ValueError(f"{who}: factor must lie in (0, 1), got {factor}")
@@ -225,9 +230,10 @@ class ReduceLROnPlateau(_Stateful):
     def _improved(self, value: float) -> bool:
         if math.isinf(self.best):  # the first value (inf * threshold would give nan)
             return True
+        delta = self.threshold if self.threshold_mode == "abs" else abs(self.best) * self.threshold
         if self.mode == "min":
-            return value < self.best - abs(self.best) * self.threshold
-        return value > self.best + abs(self.best) * self.threshold
+            return value < self.best - delta
+        return value > self.best + delta
 
     def step(self, value: float) -> None:
         value = float(value)

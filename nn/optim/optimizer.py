@@ -326,7 +326,7 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent (the seed's eqs. 14-16).
+    """Stochastic gradient descent (lecture eqs. 14-16).
 
     g_k = grad J + weight_decay * theta; with momentum alpha the step direction is
     v_k = g_k + alpha v_{k-1} (eq. 16, v_0 = g_0); theta <- theta - lr v_k (eq. 15).

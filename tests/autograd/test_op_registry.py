@@ -135,6 +135,17 @@ def test_node_of_0d_operands_of_two_float_dtypes_describes_its_output(name):
 
 # -- the checks above are sensitive: a wrong rule for any op fails them ------------------
 
+def _wrong(F, g, good, x, second_order):
+    """``good`` off in its value (first order), or with the right value and a wrong
+    derivative (with respect to ``x``, or to the incoming gradient ``g`` when the op
+    keeps no value of ``x``: gradgradcheck checks that derivative too)."""
+    if not second_order:
+        return good + 0.01
+    if isinstance(x, ag.Node):
+        x = F.sum(g)
+    return good + 0.01 * (x - F.raw(x))
+
+
 class _Mutant:
     """Rules of an op, each off in its value (first order) or its derivative only."""
 
@@ -147,15 +158,8 @@ class _Mutant:
             return None
 
         def wrong(F, g, y, *xs, **kw):
-            good = rule(F, g, y, *xs, **kw)
-            if not self.second_order:
-                return good + 0.01
             x = [a for a in xs if not isinstance(a, str)][i]
-            if isinstance(x, ag.Node):
-                # the op keeps no value of this input: make the derivative with respect
-                # to the incoming gradient g wrong instead (gradgradcheck checks it too)
-                x = F.sum(g)
-            return good + 0.01 * (x - F.raw(x))  # the right value, a wrong derivative
+            return _wrong(F, g, rule(F, g, y, *xs, **kw), x, self.second_order)
 
         return wrong
 
@@ -164,7 +168,16 @@ class _Mutant:
 
 
 def _mutated(monkeypatch, op, second_order):
-    monkeypatch.setattr(op, "vjps", _Mutant(op.vjps, second_order))
+    if op.joint is not None:  # one rule for every input: each of its gradients is off
+        joint = op.joint
+
+        def wrong(F, g, y, *xs, **kw):
+            return [gi if gi is None else _wrong(F, g, gi, x, second_order)
+                    for gi, x in zip(joint(F, g, y, *xs, **kw), xs)]
+
+        monkeypatch.setattr(op, "joint", wrong)
+    else:
+        monkeypatch.setattr(op, "vjps", _Mutant(op.vjps, second_order))
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda op: op.name)

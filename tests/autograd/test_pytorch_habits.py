@@ -158,14 +158,30 @@ def test_recorded_in_place_on_intermediates_matches_the_out_of_place_gradient():
 
 
 def test_an_optimizer_step_between_forward_and_a_retained_backward_is_an_error():
-    model = nn.Linear(3, 1, rng=0)
+    model = nn.Sequential(nn.Linear(3, 4, rng=0), nn.Tanh(), nn.Linear(4, 1, rng=1))
     opt = nn.optim.SGD(model.parameters(), lr=0.1)
     loss = (model(np.ones((2, 3))) ** 2).sum()
     loss.backward(retain_graph=True)
-    opt.step()
+    opt.step()  # the second layer's weight is read by the gradient of its input
     with pytest.raises(RuntimeError, match=r"'linear'.*changed in place.*version 1.*"
                                            r"saved version 0"):
         loss.backward()
+
+
+def test_a_step_on_values_no_rule_reads_is_fine_as_in_pytorch():
+    # One layer on constant inputs: W's gradient reads x, not W; w * c's reads c.
+    x = np.array([[1.0, 2.0, 3.0]])
+    model = nn.Linear(3, 1, rng=0)
+    w = ag.tensor([1.0, 2.0], requires_grad=True)
+    c = np.array([3.0, 4.0])
+    opt = nn.optim.SGD([*model.parameters(), w], lr=0.1)
+    loss = model(x).sum() + (w * c).sum()
+    loss.backward(retain_graph=True)
+    opt.step()
+    opt.zero_grad()
+    loss.backward()
+    np.testing.assert_array_equal(model.weight.grad.data, x)
+    np.testing.assert_array_equal(w.grad.data, c)
 
 
 def test_changing_a_saved_output_or_an_alias_in_place_is_an_error():
@@ -271,8 +287,12 @@ def test_numpy_functions_without_an_op_refuse_instead_of_dropping_the_gradient()
         np.sin(x)
     with pytest.raises(TypeError, match=r"np\.cumsum .*no registered op"):
         np.cumsum(x)
-    with pytest.raises(TypeError, match="out="):
-        np.add(x, 1.0, out=np.zeros(2))
+    with pytest.raises(TypeError, match="out=a tensor"):
+        np.add(x, 1.0, out=ag.zeros(2))  # writing into a tensor behind the graph's back
+    with pytest.raises(TypeError, match="np.copyto .*writes into a tensor"):
+        np.copyto(x * 1.0, np.zeros(2))
+    # into a plain array: the result leaves the graph, explicitly (w.data -= ... too)
+    assert isinstance(np.add(x, 1.0, out=np.zeros(2)), np.ndarray)
     # leaving the graph on purpose, or with nothing to record, is fine
     np.testing.assert_allclose(np.sin(np.asarray(x)), np.sin([0.5, 1.0]))
     with ag.no_grad():

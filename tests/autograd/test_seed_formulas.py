@@ -1,4 +1,4 @@
-"""The lecture's derivative formulas as example tests (seed eqs. 19-21, 30, 32), plus
+"""The lecture's derivative formulas as example tests (eqs. 19-21, 30, 32), plus
 numerical stability at extreme logits."""
 
 from __future__ import annotations

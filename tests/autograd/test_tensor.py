@@ -47,7 +47,7 @@ def test_attributes_and_conversions():
 
 
 def test_zero_dim_scalar_graph_is_first_class():
-    # A single neuron written out by hand from 0-d tensors (the seed's eq. 6 for one unit).
+    # A single neuron written out by hand from 0-d tensors (lecture eq. 6 for one unit).
     w1, w2, b = (ag.tensor(v, requires_grad=True) for v in (0.5, -1.5, 0.1))
     x1, x2 = ag.tensor(2.0), ag.tensor(-1.0)
     a = ag.tanh(w1 * x1 + w2 * x2 + b)

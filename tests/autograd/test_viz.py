@@ -250,21 +250,38 @@ def test_scopes_are_collapsed_before_nodes_are_dropped():
 def test_frames_one_per_backward_step_filling_in_with_a_stable_layout(tmp_path):
     o, n, params = neuron()
     frames = viz.backprop_frames(o, params=params)
-    assert len(frames) == len(ag.topological_order([o])) == 5
+    assert len(frames) == len(ag.topological_order([o])) + 1 == 6  # and step 0
     parsed = [parse(svg) for svg in frames.svgs()]
     pending_cells = []
     for k, (nodes, edges, root) in enumerate(parsed):
-        current = [key for key, s in steps(nodes).items() if s == k + 1]
-        assert viz_colour("OP_NOW") in node_fill(root, current[0])
+        now = [key for key in nodes if viz_colour("OP_NOW") in node_fill(root, key)]
+        assert now == [key for key, s in steps(nodes).items() if s == k]  # none in step 0
         pending_cells.append(sum(viz_colour("PENDING") in node_fill(root, key)
                                  for key in nodes if key.startswith(("t", "leaf"))))
         assert_reverse_topological(nodes, edges)
     assert pending_cells == sorted(pending_cells, reverse=True) and pending_cells[-1] == 0
+    assert pending_cells[0] == 8  # step 0: every grad cell of the 8 tensors that get one
     positions = [node_positions(root) for _, _, root in parsed]
     assert all(p == positions[0] for p in positions)
     last = parsed[-1][0]
     for name, g in {"w1": 1.0, "w2": 0.0, "b": 0.5}.items():
         assert re.search(rf"grad {g:g}\b", last[key_of(last, name)])
+
+
+@needs_dot
+def test_frame_captions_show_step_0_and_each_steps_arithmetic():
+    o, n, params = neuron()
+    captions = viz.backprop_frames(o, params=params).captions
+    assert captions[0].startswith("step 0 of 5: nothing computed yet. backward() starts at "
+                                  "the output o with the gradient 1 (do/do)")
+    assert captions[1] == "step 1 of 5: 'tanh' receives o.grad = 1; n.grad += 1 × 0.5 = 0.5"
+    assert captions[5].endswith("w1.grad += 0.5 × 2 = 1")
+    a = ag.tensor(3.0, requires_grad=True, name="a")
+    shares = viz.backprop_frames(a * a + a).captions[2]
+    assert shares.endswith("a.grad += 1 × 3 = 3, now 4; a.grad += 1 × 3 = 3, now 7")
+    loss, p = scoped_mlp()
+    big = viz.backprop_frames(loss, params=p).captions
+    assert "layers.0.weight.grad += grad × local derivative (shape (4, 2))" in big[-1]
 
 
 def viz_colour(name: str) -> str:
@@ -287,14 +304,14 @@ def test_frames_saved_as_numbered_svgs_and_one_offline_html_page(tmp_path):
     o, n, params = neuron()
     paths = viz.backprop_frames(o).save(tmp_path / "f")
     names = {p.name for p in (tmp_path / "f").iterdir()}
-    assert names == {f"step_00{i}.svg" for i in range(1, 6)} | {"backprop.html"}
+    assert names == {f"step_00{i}.svg" for i in range(6)} | {"backprop.html"}
     assert paths[-1].name == "backprop.html"
     page = paths[-1].read_text()
-    assert page.count("<svg") == 5 and 'type="range"' in page and 'max="4"' in page
+    assert page.count("<svg") == 6 and 'type="range"' in page and 'max="5"' in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "<?xml" not in page
     png = viz.backprop_frames(o).save(tmp_path / "p", format="png", html_page=False)
-    assert len(png) == 5 and png[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(png) == 6 and png[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_frames_leave_the_graph_and_grads_untouched():
@@ -338,7 +355,7 @@ def run_program(program, values):
 def test_frames_end_with_the_gradients_backward_computes(prog):
     out, leaves = run_program(*prog)
     frames = viz.backprop_frames(out)
-    assert len(frames) == len(ag.topological_order([out]))
+    assert len(frames) == len(ag.topological_order([out])) + 1
     from autograd.viz import _format
     used = [p for p in leaves if f'<B>{p.name}</B>' in frames[-1].source]
     expected = ag.grad(out, used, retain_graph=True) if used else ()
@@ -346,10 +363,50 @@ def test_frames_end_with_the_gradients_backward_computes(prog):
     for p, g in zip(used, expected):
         cell = re.search(rf"<B>{p.name}</B>.*?grad</FONT><BR/><FONT[^>]*>([^<]*)<", last)
         assert cell.group(1).replace("\xa0", " ").strip() == _format.number(g.data)
+    # every caption's arithmetic is right: grad × local derivative = what the input gets
+    number = r"(-?[\d.]+(?:e[-+]?\d+)?|-?inf|nan)"
+    shares = [m for c in frames.captions[1:]
+              for m in re.findall(rf"{number} × \(?{number}\)? = {number}", c)]
+    assert len(shares) == sum(len(re.findall(r"\.grad \+=", c)) for c in frames.captions)
+    for g, d, gi in shares:
+        assert float(gi) == pytest.approx(float(g) * float(d), rel=2e-3, abs=1e-12)
     out.backward()
     nodes_after = viz.draw(out)
     # the engine's order after backward is a valid reverse topological order
     assert nodes_after.order_kind == "actual"
+
+
+def edge_labels(pic) -> dict[tuple[str, str], str]:
+    return dict(((m.group(1), m.group(2)), m.group(3)) for m in re.finditer(
+        r'^\s*(\S+) -> (\S+) \[[^\]]*label="(×[^"]*)"', pic.source, re.M))
+
+
+@settings(max_examples=15)
+@given(scalar_programs())
+def test_local_derivatives_survive_a_plain_backward(prog):
+    out, leaves = run_program(*prog)
+    before = edge_labels(viz.draw(out))
+    out.backward()  # frees the graph; the pictures' record keeps what each input got
+    after = viz.draw(out)
+    kept = edge_labels(after)
+    assert kept.items() <= before.items()
+    lost = before.keys() - kept.keys()
+    if lost:  # said why: a zero gradient arrived, or the input needed none
+        assert "show no ×d" in after.source
+
+
+def test_after_backward_the_picture_says_which_derivatives_it_cannot_show():
+    o, n, params = neuron()
+    before = edge_labels(viz.draw(o, params=params))
+    o.backward()
+    after = viz.draw(o, params=params)
+    kept = edge_labels(after)
+    assert kept.items() <= before.items() and len(before) - len(kept) == 2  # x1, x2 edges
+    assert "inputs that need no gradient (data, constants) show no ×d" in after.source
+    w = ag.tensor(-1.0, requires_grad=True, name="w")
+    h = (w * 3.0).relu()
+    h.backward()  # relu sends 0 back: the '*' op's factor 3 cannot be read off
+    assert "got gradient 0 show no ×d" in viz.draw(h).source
 
 
 # -- without dot, in Jupyter, and bad input --------------------------------------------
@@ -395,7 +452,7 @@ def test_bad_input_errors_say_what_to_do():
     v = ag.tensor([1.0, 2.0], requires_grad=True) * 2.0
     with pytest.raises(ValueError, match=r"shape \(2,\).*gradient="):
         viz.backprop_frames(v)
-    assert len(viz.backprop_frames(v, gradient=np.ones(2))) == 1
+    assert len(viz.backprop_frames(v, gradient=np.ones(2))) == 2
     with pytest.raises(TypeError, match="unknown keyword"):
         viz.backprop_frames(o, colour=True)
 
@@ -404,3 +461,78 @@ def test_a_leaf_alone_draws_as_one_box():
     t = ag.tensor([1.0, 2.0], name="lonely")
     pic = viz.draw(t)
     assert pic.source.count("shape=plain") == 1 and "lonely" in pic.source
+
+
+# -- dress: slide style, vertical layout, legend text ----------------------------------
+
+@needs_dot
+def test_no_text_of_a_picture_starts_or_ends_with_a_space_browsers_would_drop():
+    # "grad in red" is two font runs, two SVG <text> elements; a browser drops a plain
+    # space at either edge of one ("gradin red"); a no-break space survives.
+    loss, p = scoped_mlp()
+    loss.backward()
+    for pic in (viz.draw(loss, params=p, collapse=True), viz.backprop_frames(neuron()[0])[0]):
+        root = ET.fromstring(pic.svg())
+        texts = [t.text for t in root.iter(f"{SVG}text") if t.text]
+        assert any(t.startswith("\xa0in red") for t in texts)
+        assert not [t for t in texts if t != t.strip(" ")]
+
+
+@needs_dot
+def test_legend_says_a_collapsed_layers_grad_is_a_norm():
+    loss, p = scoped_mlp()
+    loss.backward()
+    text = " ".join(parse(viz.draw(loss, params=p, collapse=True).svg())[2].itertext())
+    assert "|grad|" in text and "norm" in text.replace("\xa0", " ")
+    assert "norm" not in viz.draw(loss, params=p).source  # nothing collapsed, no note
+
+
+def _sizes(source: str) -> list[float]:
+    return [float(x) for x in re.findall(r'(?:fontsize|POINT-SIZE)="?([\d.]+)', source)]
+
+
+def test_slide_style_has_larger_fonts_a_compact_legend_and_high_dpi():
+    o, _, params = neuron()
+    screen = viz.draw(o, params=params)
+    slide = viz.draw(o, params=params, style="slide")
+    assert min(_sizes(slide.source)) == 1.5 * min(_sizes(screen.source))
+    assert "dpi=200" in slide.source and "dpi" not in screen.source
+    assert "legend" in screen.source and "legend" not in slide.source  # no header row
+    assert len(slide.source) < len(screen.source)
+    assert "rankdir=LR" in slide.source
+    tall = viz.draw(o, style="slide", layout="vertical")
+    assert "rankdir=TB" in tall.source
+    frames = viz.backprop_frames(o, style="slide", layout="vertical")
+    assert all("rankdir=TB" in f.source and "dpi=200" in f.source for f in frames)
+    with pytest.raises(ValueError, match=r"style='poster'.*'screen', 'slide'"):
+        viz.draw(o, style="poster")
+    with pytest.raises(ValueError, match="layout='up'.*'vertical'"):
+        viz.backprop_frames(o, layout="up")
+
+
+@needs_dot
+def test_slide_png_is_rendered_at_high_dpi(tmp_path):
+    import struct
+    o, _, _ = neuron()
+
+    def width(path) -> int:
+        return struct.unpack(">I", path.read_bytes()[16:20])[0]
+
+    ratio = width(viz.draw(o, style="slide").save(tmp_path / "slide.png")) / width(
+        viz.draw(o).save(tmp_path / "screen.png"))
+    assert ratio > 2.5  # 200/72 dpi at 1.5x fonts, against 72 dpi
+
+
+@needs_dot
+def test_pictures_keep_copies_and_survive_an_in_place_change():
+    x = ag.tensor(0.5, requires_grad=True, name="x")
+    y = x * 3.0
+    z = (y * y).sum()
+    z.backward(retain_graph=True)
+    recorded = record_of(y.grad_fn).grad.copy()
+    x.grad.zero_()  # the gradient the engine sent is not the one the picture keeps
+    np.testing.assert_array_equal(record_of(y.grad_fn).grad, recorded)
+    with ag.no_grad():
+        y += 1.0  # a value mul saved changed: the picture still draws, without factors
+    svg = viz.draw(z).svg()
+    assert "svg" in svg

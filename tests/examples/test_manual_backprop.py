@@ -39,8 +39,19 @@ def test_same_parameters_after_sgd_with_momentum(ex):
     assert manual.loss(x, labels) < start.loss(x, labels)
 
 
-def test_runs_as_a_script(capsys):
+def test_runs_as_a_script(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", [str(EXAMPLE)])
     runpy.run_path(str(EXAMPLE), run_name="__main__")
     out = capsys.readouterr().out
     diff = float(out.split("=")[1].split()[0])
     assert diff < 1e-12
+
+
+def test_help_prints_usage_without_training(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", [str(EXAMPLE), "--help"])
+    with pytest.raises(SystemExit) as e:
+        runpy.run_path(str(EXAMPLE), run_name="__main__")
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage:") and "--momentum" in out
+    assert "max |gradient" not in out  # nothing ran

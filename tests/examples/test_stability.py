@@ -39,7 +39,8 @@ def test_default_problem_tiny_run_writes_everything(tmp_path):
     # 201 of 441 bundles are stable in the open cone; the split is stratified
     assert abs(m["stable_fraction"] - 201 / 441) < 0.01
     history = json.loads((tmp_path / "history.json").read_text())
-    assert len(history["loss"]) == 3 and len(history["val_accuracy"]) == 3
+    assert len(history["loss"]) == 3 and len(history["accuracy"]) == 3
+    assert not any(k.startswith("val_") for k in history)  # the test set is not watched
     for name in ("learning_curves.png", "decision_regions.png"):
         assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
 
@@ -89,6 +90,9 @@ def test_sums_of_line_bundles_and_other_configuration(tmp_path):
     (["--config", "[[2,3],[2"], "--config"),
     (["--generalize", "5"], "--generalize"),
     (["--lr", "-1"], "--lr"),
+    (["--momentum", "0.9"], "--optimizer sgd"),  # the Adam recipe has no momentum option
+    (["--recipe", "lecture", "--nesterov"], "--momentum > 0"),
+    (["--recipe", "lecture", "--momentum", "1.5"], "[0, 1)"),
 ])
 def test_bad_options_exit_with_one_clear_line(tmp_path, argv, words):
     proc = run("stability.py", *argv, "--out", str(tmp_path), check=False)
@@ -99,8 +103,24 @@ def test_bad_options_exit_with_one_clear_line(tmp_path, argv, words):
 def test_help_explains_every_option():
     text = run("stability.py", "--help").stdout
     for option in ("--config", "--cone", "--rank", "--box", "--generalize", "--recipe",
-                   "--seed", "--out", "--scale", "--epochs", "--lr"):
+                   "--seed", "--out", "--scale", "--epochs", "--lr", "--momentum",
+                   "--nesterov"):
         assert option in text
+
+
+def test_lecture_recipe_with_momentum_and_nesterov(tmp_path):
+    # Eq. 16 on the lecture's slow recipe (SGD, lr 1e-3, raw charges): heavy-ball momentum
+    # 0.9 takes ~10x longer effective steps, so after 3 epochs its loss is lower.
+    runs = {}
+    for name, extra in (("plain", ()), ("momentum", ("--momentum", "0.9")),
+                        ("nesterov", ("--momentum", "0.9", "--nesterov"))):
+        out = tmp_path / name
+        runs[name] = metrics_of(run("stability.py", "--recipe", "lecture", "--epochs", "3",
+                                    "--no-plots", *extra, "--out", str(out)), out)
+    assert (runs["plain"]["momentum"], runs["plain"]["nesterov"]) == (0.0, False)
+    assert (runs["nesterov"]["momentum"], runs["nesterov"]["nesterov"]) == (0.9, True)
+    assert runs["momentum"]["final_loss"] < runs["plain"]["final_loss"]
+    assert runs["nesterov"]["final_loss"] != runs["momentum"]["final_loss"]
 
 
 def test_last_batch_is_dropped_by_the_adam_recipe_and_kept_on_request(tmp_path):

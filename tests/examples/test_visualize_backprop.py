@@ -43,8 +43,8 @@ def test_tiny_run_writes_the_neuron_the_classifier_and_the_frames(ex, tmp_path, 
         assert box in layers
     assert "cross_entropy" in layers
     frames = sorted((tmp_path / "frames").glob("step_*.svg"))
-    assert len(frames) == 5  # the neuron's five ops, one backward step each
-    assert (tmp_path / "frames/backprop.html").read_text().count("<svg") == 5
+    assert len(frames) == 6  # step 0, then the neuron's five ops, one backward step each
+    assert (tmp_path / "frames/backprop.html").read_text().count("<svg") == 6
 
 
 def test_without_dot_it_writes_dot_sources_and_says_how_to_install(ex, tmp_path, monkeypatch,
@@ -53,7 +53,8 @@ def test_without_dot_it_writes_dot_sources_and_says_how_to_install(ex, tmp_path,
     assert ex["main"](["--out", str(tmp_path / "o"), "--batch", "2"]) == 0
     written = {p.relative_to(tmp_path / "o").as_posix() for p in (tmp_path / "o").rglob("*")
                if p.is_file()}
-    assert {"neuron_forward.dot", "classifier.dot", "frames/step_001.dot"} <= written
+    assert {"neuron_forward.dot", "classifier.dot", "frames/step_000.dot",
+            "frames/step_005.dot"} <= written
     assert not any(w.endswith((".svg", ".png")) for w in written)
     assert "apt install graphviz" in capsys.readouterr().err
 

@@ -17,9 +17,10 @@ def leaf(rng, *shape):
     return ag.Tensor(rng.normal(size=shape), requires_grad=True)
 
 
-def check_layer(layer, x):
-    """gradcheck with respect to the input and every parameter of ``layer``: each
-    Parameter attribute is swapped for a probe tensor that gradcheck perturbs."""
+def check_layer(layer, x, second_order=False):
+    """gradcheck (and with ``second_order`` gradgradcheck) with respect to the input and
+    every parameter of ``layer``: each Parameter attribute is swapped for a probe tensor
+    that gradcheck perturbs."""
     params = list(layer.parameters())
     owners = [(m, name, p) for m in layer.modules() for name, p in list(vars(m).items())
               if any(p is q for q in params)]
@@ -35,8 +36,10 @@ def check_layer(layer, x):
                 object.__setattr__(m, name, p)
 
     assert len(owners) == len(params)
-    assert ag.gradcheck(fn, [x, *[ag.Tensor(p.data.copy(), requires_grad=True)
-                                  for p in params]])
+    inputs = [x, *[ag.Tensor(p.data.copy(), requires_grad=True) for p in params]]
+    assert ag.gradcheck(fn, inputs)
+    if second_order:
+        assert ag.gradgradcheck(fn, inputs)
 
 
 @pytest.mark.parametrize("make", [
@@ -49,10 +52,17 @@ def test_dense_layers_gradcheck(make):
     check_layer(make(), leaf(np.random.default_rng(0), 4, 3))
 
 
-@pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1), ((1, 2), (0, 1))])
-def test_conv2d_gradcheck(stride, padding):
-    conv = nn.Conv2d(2, 3, (2, 3), stride=stride, padding=padding, rng=0)
-    check_layer(conv, leaf(np.random.default_rng(1), 2, 2, 4, 5))
+@pytest.mark.parametrize("kernel,stride,padding,dilation", [
+    ((2, 3), 1, 0, 1), ((2, 3), 2, 1, 1), ((2, 3), (1, 2), (0, 1), 1),
+    ((2, 3), 1, 0, 2), ((2, 2), (2, 1), ((1, 0), (2, 1)), (1, 2)), ((2, 3), 1, "same", 1),
+    ((4, 1), 1, "same", 1), ((1, 5), 1, "same", 1), ((3, 1), 1, ((2, 0), (0, 0)), (2, 1)),
+], ids=["plain", "stride_pad", "pairs", "dilation", "asymmetric", "same", "column_same",
+        "row_same", "column_dilated"])
+def test_conv2d_gradcheck(kernel, stride, padding, dilation):
+    # first and second derivatives (check_layer), through both of the kernels' layouts:
+    # im2col and, for one-axis kernels at stride 1, one GEMM per output row
+    conv = nn.Conv2d(2, 3, kernel, stride=stride, padding=padding, dilation=dilation, rng=0)
+    check_layer(conv, leaf(np.random.default_rng(1), 2, 2, 4, 5), second_order=True)
 
 
 @pytest.mark.parametrize("mode", ["train", "eval"])
@@ -71,17 +81,19 @@ def test_batchnorm_gradcheck(make, shape, mode):
     check_layer(bn, leaf(rng, *shape))
 
 
-def naive_conv(x, w, b, stride, padding):
+def naive_conv(x, w, b, stride, padding, dilation=(1, 1)):
     sh, sw = stride
-    ph, pw = padding
-    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    (pt, pb), (pl, pr) = ((p, p) if np.ndim(p) == 0 else p for p in padding)
+    dh, dw = dilation
+    x = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
     n, _, h, wd = x.shape
     o, _, kh, kw = w.shape
-    oh, ow = (h - kh) // sh + 1, (wd - kw) // sw + 1
+    oh, ow = (h - dh * (kh - 1) - 1) // sh + 1, (wd - dw * (kw - 1) - 1) // sw + 1
     out = np.zeros((n, o, oh, ow))
     for i in range(oh):
         for j in range(ow):
-            patch = x[:, :, i * sh:i * sh + kh, j * sw:j * sw + kw]
+            patch = x[:, :, i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                      j * sw:j * sw + dw * (kw - 1) + 1:dw]
             out[:, :, i, j] = np.einsum("nckl,ockl->no", patch, w) + b
     return out
 
@@ -98,6 +110,29 @@ def test_conv2d_matches_the_definition(n, c, o, h, w, k, stride, padding, seed):
     assert out.shape == ref.shape == (n, o, (h + 2 * padding - k) // stride + 1,
                                       (w + 2 * padding - k) // stride + 1)
     np.testing.assert_allclose(out.data, ref, atol=1e-12)
+
+
+@given(n=st.integers(1, 2), c=st.integers(1, 3), o=st.integers(1, 3),
+       h=st.integers(2, 7), w=st.integers(2, 7), along=st.sampled_from([0, 1]),
+       same=st.booleans(), seed=st.integers(0, 9))
+def test_one_axis_conv_matches_the_definition(n, c, o, h, w, along, same, seed):
+    # the Hodge networks' kernels: a whole column or row, "same" or unpadded
+    kernel = (h, 1) if along == 0 else (1, w)
+    conv = nn.Conv2d(c, o, kernel, padding="same" if same else 0, rng=seed)
+    conv.bias.data[:] = np.arange(o)
+    x = np.random.default_rng(seed).normal(size=(n, c, h, w))
+    ref = naive_conv(x, conv.weight.data, conv.bias.data, (1, 1), conv.padding)
+    assert conv(x).shape == ref.shape == ((n, o, h, w) if same else
+                                          (n, o, 1, w) if along == 0 else (n, o, h, 1))
+    np.testing.assert_allclose(conv(x).data, ref, atol=1e-12)
+
+
+@given(d=st.integers(1, 3), k=st.integers(1, 3), seed=st.integers(0, 9))
+def test_dilated_conv_matches_the_definition(d, k, seed):
+    conv = nn.Conv2d(2, 2, k, dilation=d, padding=1, rng=seed)
+    x = np.random.default_rng(seed).normal(size=(2, 2, 7, 8))
+    ref = naive_conv(x, conv.weight.data, conv.bias.data, (1, 1), (1, 1), (d, d))
+    np.testing.assert_allclose(conv(x).data, ref, atol=1e-12)
 
 
 def test_batchnorm_train_normalises_and_tracks_running_stats():

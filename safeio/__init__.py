@@ -1,5 +1,6 @@
 """Atomic file writes and a guarded .npz reader, shared by the pictures, nn checkpoints,
-datasets and the examples (``physics/_io.py`` is a copy: physics imports numpy alone).
+datasets and the examples. A package of its own (numpy only), so that autograd and physics
+both use it without physics importing autograd.
 
 Writing
 
