@@ -48,12 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--top", type=int, default=15)
     ap.add_argument("--sort", default="tottime", choices=["tottime", "cumulative", "ncalls"])
-    ap.add_argument("--threads", type=int, default=1,
-                    help="BLAS/OpenMP threads, as run.py sets them (default 1)")
+    ap.add_argument("--threads", type=int,
+                    help="BLAS/OpenMP threads (default: the libraries' own choice, as users "
+                         "get it)")
     args = ap.parse_args(argv)
     # Before numpy is imported: with 2 OpenBLAS threads on a busy 2-core machine the
     # backward's transposed matmuls were seen to take ~50x longer than with one.
-    for var in THREAD_VARS:
+    for var in THREAD_VARS if args.threads else ():
         os.environ[var] = str(args.threads)
     _fix_path(args.engine)
     from workloads import BY_NAME

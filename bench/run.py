@@ -2,13 +2,15 @@
 """Side-by-side speed of cygrad, its peers, and hand-written numpy (see bench/README.md).
 
     python bench/run.py [--quick] [--json FILE] [--engines numpy,cygrad,torch]
-                        [--workloads W1,W3] [--python-for torch=/path/to/python]
+                        [--workloads W1,W3] [--python-for peers=/path/to/python]
 
-Each engine runs in its own worker process (bench/worker.py). For every case the workers
-first run an untimed correctness check and warm-up, then the orchestrator times blocks of
-steps round-robin over the engines for several rounds (rotating who goes first), with an
-untimed pause before each block. A table per case gives the median time per step over the
-rounds, the ratio to the numpy baseline of the same run, and the spread.
+A fresh process on this VM runs in a fast or a slow mode, so engines are never compared
+across processes. Every process (bench/worker.py) times one engine against the numpy
+baseline on one case, interleaved, at one BLAS thread and at the library default; each
+engine gets several fresh processes per case. A table per case gives, per engine and
+thread setting, the median over processes of the per-process ratio to numpy and its
+min .. max, the times per step (which vary with the process's mode), the correctness
+check, and cygrad's floors (met / MISSED). The environment is the default one users get.
 Exit status: 0, or 1 when an engine disagreed with the baseline or failed.
 """
 
@@ -18,7 +20,7 @@ import argparse
 import json
 import os
 import platform
-import selectors
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,118 +28,88 @@ import time
 from pathlib import Path
 from typing import Any
 
-from checks import compare
 from engines import ENGINES
-from report import fmt_time, stats, table
-from worker import THREAD_VARS
+from report import (
+    case_table,
+    floor_verdicts,
+    fmt_time,
+    setting_label,
+    summarize,
+    summary_table,
+    verdict_line,
+)
+from worker import DEFAULT, THREAD_VARS
 from workloads import BY_NAME, GROUPS, Case, select
 
 BENCH = Path(__file__).resolve().parent
+PEERS = ("torch", "mygrad", "hips", "micrograd")
+MIN_PROCESSES = 5  # fewer, and the median over processes is not the method's figure
 
-
-class Worker:
-    """A worker process and its JSON-line conversation; failures become replies, not raises."""
-
-    def __init__(self, engine: str, python: str, module: str | None, env: dict[str, str],
-                 timeout: float) -> None:
-        self.engine = engine
-        self.timeout = timeout
-        self.stderr = tempfile.TemporaryFile()
-        cmd = [python, str(BENCH / "worker.py"), engine] + (["--module", module] if module else [])
-        try:
-            self.proc: subprocess.Popen | None = subprocess.Popen(
-                cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr, env=env)
-        except OSError as e:
-            self.proc = None
-            self.info = {"available": False, "reason": f"not installed (cannot run {python}: {e})"}
-            return
-        self.sel = selectors.DefaultSelector()
-        self.sel.register(self.proc.stdout, selectors.EVENT_READ)
-        hello = self._read(timeout)
-        if hello.get("ok") is False:  # the worker died before saying hello
-            hello = {"available": False, "reason": hello["reason"]}
-        self.info = hello
-        if not hello.get("available"):
-            self.close()
-
-    def _read(self, timeout: float) -> dict[str, Any]:
-        assert self.proc is not None and self.proc.stdout is not None
-        if not self.sel.select(timeout):
-            self.close()
-            return self._failed(f"no answer within {timeout:.0f} s (killed)")
-        line = self.proc.stdout.readline()
-        if not line:
-            self.proc.wait()
-            return self._failed(f"worker exited with code {self.proc.returncode}")
-        return json.loads(line)
-
-    def _failed(self, why: str) -> dict[str, Any]:
-        self.stderr.seek(0)
-        tail = self.stderr.read().decode(errors="replace").strip().splitlines()[-3:]
-        return {"ok": False, "status": "failed", "reason": why + ("; " if tail else "")
-                + " | ".join(tail)}
-
-    def request(self, cmd: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
-        if self.proc is None or self.proc.poll() is not None:
-            return {"ok": False, "status": "failed", "reason": "worker is not running"}
-        assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
-            self.proc.stdin.flush()
-        except BrokenPipeError:
-            return self._failed("worker went away")
-        return self._read(timeout or self.timeout)
-
-    def close(self) -> None:
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            try:
-                assert self.proc.stdin is not None
-                self.proc.stdin.write(b'{"op": "quit"}\n')
-                self.proc.stdin.flush()
-                self.proc.wait(5)
-            except (BrokenPipeError, subprocess.TimeoutExpired):
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
+# glibc returns freed blocks above these sizes to the OS and page-faults them back on the
+# next allocation; where a step's ~1 MB temporaries fall depends on the process's history.
+# Pinning the thresholds steadies large-batch figures, but no user sets them: an option,
+# labelled wherever its figures appear, never the headline.
+MALLOC_PINNED = {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
+MALLOC_VARS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_",
+               "MALLOC_ARENA_MAX", "GLIBC_TUNABLES")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
-                    help="3 rounds of short blocks (about a minute) instead of 7 longer ones")
+                    help="3 processes of 3 rounds of short blocks: checks that everything "
+                         "runs (a few minutes with every peer), not figures to quote")
     ap.add_argument("--json", metavar="FILE", help="also write all results as JSON")
     ap.add_argument("--engines", default=",".join(ENGINES),
-                    help=f"comma list (default all: {','.join(ENGINES)}); numpy is always "
-                         "added as the baseline")
+                    help=f"comma list (default all: {','.join(ENGINES)}); numpy is the "
+                         "baseline in every process")
     ap.add_argument("--workloads", default="",
                     help=f"comma list of groups {','.join(GROUPS)} or case names "
                          f"({','.join(BY_NAME)}); default all")
     ap.add_argument("--python-for", action="append", default=[], metavar="ENGINE=PATH",
-                    help="run ENGINE's worker with this Python (repeatable); 'peers=PATH' "
-                         "sets it for torch, mygrad, hips and micrograd at once")
+                    help="run ENGINE's processes with this Python (repeatable); 'peers=PATH' "
+                         f"sets it for {', '.join(PEERS)} at once")
     ap.add_argument("--engine-module", action="append", default=[], metavar="NAME=FILE",
                     help="an extra engine from a module file (same interface as "
                          "bench/engines/*.py)")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="BLAS/OpenMP/torch threads for every engine (default 1)")
-    ap.add_argument("--malloc-default", action="store_true",
-                    help="leave glibc's malloc thresholds at their defaults instead of pinning "
-                         "them for every engine (see bench/README.md, 'Allocator')")
-    ap.add_argument("--rounds", type=int, help="timed rounds per case (default 7, quick 3)")
+    ap.add_argument("--threads", default=f"1,{DEFAULT}",
+                    help="thread settings measured side by side in every process: positive "
+                         "integers (a threadpoolctl limit) and 'default' (the libraries' own "
+                         "choice, what users get); default '1,default'")
+    ap.add_argument("--processes", type=int,
+                    help=f"fresh processes per engine and case (default {MIN_PROCESSES}, "
+                         "quick 3)")
+    ap.add_argument("--rounds", type=int, help="timed rounds per process (default 5, quick 3)")
     ap.add_argument("--block-seconds", type=float,
-                    help="target length of one timed block (default 0.25 s, quick 0.05 s)")
+                    help="target length of one timed block (default 0.1 s, quick 0.03 s)")
     ap.add_argument("--pause", type=float,
-                    help="untimed pause before each block (default 0.2 s, quick 0.05 s)")
+                    help="untimed pause before each block (default 0.05 s, quick 0.02 s)")
+    ap.add_argument("--min-steps", type=int,
+                    help="at least this many steps per block however slow the engine "
+                         "(default 3, quick 2), so garbage-collector lumps spread evenly")
+    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                    help="wall time (default, the headline) or the process's CPU time: a "
+                         "diagnostic for a busy machine, comparable at one thread only "
+                         "(it counts every BLAS thread's work and spinning)")
+    ap.add_argument("--pin-malloc", action="store_true",
+                    help="pin glibc's malloc thresholds for every process (not what users "
+                         "get; labelled in the output, see bench/README.md)")
     ap.add_argument("--timeout", type=float, default=900.0,
-                    help="seconds a worker may take to answer one command")
+                    help="seconds one worker process may take")
     args = ap.parse_args(argv)
-    args.rounds = args.rounds or (3 if args.quick else 7)
-    args.block_seconds = args.block_seconds or (0.05 if args.quick else 0.25)
-    args.pause = args.pause if args.pause is not None else (0.05 if args.quick else 0.2)
-    if args.rounds < 1 or args.block_seconds <= 0 or args.pause < 0 or args.threads < 1:
-        ap.error("--rounds and --threads must be >= 1, --block-seconds > 0, --pause >= 0")
+    args.processes = args.processes or (3 if args.quick else MIN_PROCESSES)
+    args.rounds = args.rounds or (3 if args.quick else 5)
+    args.block_seconds = args.block_seconds or (0.03 if args.quick else 0.1)
+    args.pause = args.pause if args.pause is not None else (0.02 if args.quick else 0.05)
+    args.min_steps = args.min_steps or (2 if args.quick else 3)
+    if min(args.processes, args.rounds, args.min_steps) < 1 or args.block_seconds <= 0 \
+            or args.pause < 0:
+        ap.error("--processes, --rounds and --min-steps must be >= 1, --block-seconds > 0, "
+                 "--pause >= 0")
+    args.settings = [s.strip() for s in args.threads.split(",") if s.strip()]
+    if not args.settings or any(s != DEFAULT and not (s.isdigit() and int(s) > 0)
+                                for s in args.settings):
+        ap.error(f"--threads takes positive integers and/or '{DEFAULT}', got {args.threads!r}")
     return args
 
 
@@ -151,140 +123,126 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
     return out
 
 
-def engine_list(args: argparse.Namespace, custom: dict[str, str]) -> list[str]:
+def subjects(args: argparse.Namespace, custom: dict[str, str]) -> list[str]:
+    """The engines timed against numpy, in the order given."""
     names = [e.strip() for e in args.engines.split(",") if e.strip()]
     names += [c for c in custom if c not in names]
     for e in names:
         if e not in ENGINES and e not in custom:
             raise SystemExit(f"run.py: unknown engine {e!r}; known: {', '.join(ENGINES)} "
                              "(or add one with --engine-module NAME=FILE)")
-    return ["numpy"] + [e for e in names if e != "numpy"]
+    return [e for e in names if e != "numpy"]
 
 
-# glibc returns freed blocks above these sizes to the OS (mmap'd, or trimmed off the heap)
-# and page-faults them back on the next allocation. With the defaults, whether a step's
-# ~1 MB temporaries land on either side depends on each process's allocation history, and
-# large-batch ratios swung from 0.5x to 1.6x between runs of the same code. Pinned for
-# every engine alike, large temporaries are reused and the ratios measure the engines.
-MALLOC_PINNED = {"MALLOC_MMAP_THRESHOLD_": str(64 << 20), "MALLOC_TRIM_THRESHOLD_": str(256 << 20)}
-
-
-def worker_env(threads: int, pin_malloc: bool = True) -> dict[str, str]:
-    """The same thread counts (and malloc thresholds) for every engine.
-    OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, are passed through unchanged (they pick
-    OpenBLAS kernels for this machine)."""
+def worker_env(pin_malloc: bool) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment users get: without thread-count and malloc variables (returned as
+    the second value when the caller had set them), unless malloc pinning was asked for.
+    OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, if set, pass unchanged (they pick kernels)."""
     env = dict(os.environ)
-    for var in THREAD_VARS:
-        env[var] = str(threads)
+    removed = {v: env.pop(v) for v in THREAD_VARS + MALLOC_VARS if v in env}
     if pin_malloc:
         env.update(MALLOC_PINNED)
     env.pop("PYTHONPATH", None)  # each worker sets its own path (cygrad: this checkout)
-    return env
+    return env, removed
 
 
-def run_case(case: Case, workers: dict[str, Worker], args: argparse.Namespace) -> dict:
-    """Check, warm up and time one case on every engine; returns its result record."""
-    names = [e for e in workers if case.engines is None or e in case.engines]
+class Runner:
+    """Starts worker processes: one per engine, case and repetition, one at a time."""
+
+    def __init__(self, args: argparse.Namespace, pythons: dict[str, str],
+                 custom: dict[str, str], env: dict[str, str]) -> None:
+        self.args, self.pythons, self.custom, self.env = args, pythons, custom, env
+
+    def call(self, engine: str, *extra: str) -> dict[str, Any]:
+        """One worker process; failures come back as a reply, never raised."""
+        python = self.pythons.get(engine, sys.executable)
+        cmd = [python, str(BENCH / "worker.py"), engine, *extra]
+        if engine in self.custom:
+            cmd += ["--module", self.custom[engine]]
+        try:
+            proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True,
+                                  timeout=self.args.timeout)
+        except OSError as e:
+            return {"available": False, "reason": f"not installed (cannot run {python}: {e})"}
+        except subprocess.TimeoutExpired:
+            return {"ok": False, "status": "failed",
+                    "reason": f"no answer within {self.args.timeout:.0f} s (killed)"}
+        lines = proc.stdout.strip().splitlines()
+        if lines:
+            try:
+                return json.loads(lines[-1])
+            except json.JSONDecodeError:
+                pass
+        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+        return {"ok": False, "status": "failed", "available": False,
+                "reason": f"worker exited with code {proc.returncode}; {tail}"}
+
+    def hello(self, engine: str) -> dict[str, Any]:
+        info = self.call(engine, "--hello")
+        if not info.get("available"):
+            return {"available": False, "reason": info.get("reason", "no answer"),
+                    "executable": info.get("executable", self.pythons.get(engine, sys.executable))}
+        return info
+
+    def measure(self, engine: str, case: Case) -> dict[str, Any]:
+        a = self.args
+        return self.call(engine, case.name, "--rounds", str(a.rounds), "--block-seconds",
+                         str(a.block_seconds), "--pause", str(a.pause),
+                         "--min-steps", str(a.min_steps), "--clock", a.clock,
+                         "--threads", ",".join(a.settings))
+
+
+def run_case(case: Case, engines: list[str], infos: dict[str, dict], runner: Runner,
+             args: argparse.Namespace) -> dict[str, Any]:
+    """Every engine's processes for one case, interleaved across engines (process p of
+    each before process p+1 of any), and the figures over them."""
+    names = [e for e in engines if case.engines is None or e in case.engines]
     rows: dict[str, dict[str, Any]] = {}
-    steps: dict[str, int] = {}
+    procs: dict[str, list[dict[str, Any]]] = {}
     for e in names:
-        w = workers[e]
-        row: dict[str, Any] = {"engine": e, "version": w.info.get("version", "-")}
-        rows[e] = row
-        if not w.info.get("available"):
-            row["status"] = w.info["reason"]
-            continue
-        res = w.request({"op": "setup", "case": case.name, "block_seconds": args.block_seconds})
-        if not res.get("ok"):
-            row["status"] = f"{res['status']}: {res['reason']}"
-            continue
-        row["check_data"] = res["check"]
-        if res.get("note"):
-            row["note"] = res["note"]
-        steps[e] = res["steps"]
-    ref = rows["numpy"].get("check_data")
-    for e, row in rows.items():
-        if "check_data" not in row:
-            continue
-        if e == "numpy":
-            row["check"] = "ref"
-        elif ref is None:
-            row["check"] = "no baseline"
+        if infos[e].get("available"):
+            procs[e] = []
         else:
-            problems = compare(ref, row["check_data"], case.rtol)
-            row["check"] = "ok" if not problems else "MISMATCH"
-            row["problems"] = problems
-    timed = list(steps)
-    times: dict[str, list[float]] = {e: [] for e in timed}
-    for r in range(case.repeats or args.rounds):
-        order = timed[r % len(timed):] + timed[:r % len(timed)] if timed else []
-        for e in order:
-            res = workers[e].request({"op": "time", "steps": steps[e], "pause": args.pause})
-            if not res.get("ok"):
-                rows[e]["status"] = f"{res['status']}: {res['reason']}"
-                rows[e]["check"] = rows[e].get("check", "-")
-                timed.remove(e)
+            rows[e] = {"status": infos[e]["reason"]}
+    t0 = time.perf_counter()
+    active = list(procs)
+    # --quick gives a long case (one step per block, e.g. the 1,000,000-op chain) one process
+    for p in range(1 if args.quick and case.repeats else args.processes):
+        for e in active[p % len(active):] + active[:p % len(active)] if active else []:
+            if e in rows:  # stopped: not supported, or failed in an earlier process
                 continue
-            times[e].append(res["seconds"] / res["steps"])
-    for e in list(steps):
-        workers[e].request({"op": "drop"})
-        if e in timed:
-            rows[e]["stats"] = stats(times[e])
-            rows[e]["steps_per_block"] = steps[e]
-    base = rows["numpy"].get("stats")
-    for row in rows.values():
-        if "stats" in row and base:
-            row["ratio"] = row["stats"]["median"] / base["median"]
+            res = runner.measure(e, case)
+            if not res.get("ok"):
+                rows[e] = {"status": f"{res.get('status', 'failed')}: {res['reason']}"}
+                if res.get("status") == "failed" and procs[e]:
+                    rows[e]["status"] += f" (in process {len(procs[e]) + 1})"
+                continue
+            procs[e].append(res)
+    for e in names:
+        if e in rows:
+            rows[e].setdefault("version", infos[e].get("version", "-"))
+            continue
+        rows[e] = {"version": infos[e]["version"], **summarize(case, procs[e], args.settings),
+                   "note": procs[e][0].get("note", ""),
+                   "steps_per_block": [p["steps"] for p in procs[e]],
+                   "raw": [{"pid": p["pid"], "settings": p["settings"]} for p in procs[e]]}
     return {"title": case.title, "rtol": case.rtol, "length": case.length,
-            "engines": rows, "floor": floor_verdict(case, rows, args.threads)}
+            "wall_seconds": time.perf_counter() - t0, "engines": {e: rows[e] for e in names},
+            "floors": floor_verdicts(case, rows, args.settings)}
 
 
-def floor_verdict(case: Case, rows: dict[str, dict], threads: int = 1) -> str:
-    """cygrad's standing against the case's floor (a report, never an assertion)."""
-    if not case.floor:
-        return ""
-    cy = rows.get("cygrad", {})
-    kind = case.floor[0]
-    if "stats" not in cy:
-        return f"floor ({kind}): cygrad not measured"
-    med = cy["stats"]["median"]
-    if kind == "ratio":
-        ok = cy.get("ratio") is not None and cy["ratio"] <= case.floor[1]
-        got = f"{cy['ratio']:.2f}x" if cy.get("ratio") is not None else "no numpy baseline"
-        text = f"cygrad <= {case.floor[1]}x numpy: {got}"
-    elif kind == "per_op":
-        ok = med / case.length <= case.floor[1]
-        text = (f"cygrad <= {fmt_time(case.floor[1])} per op: "
-                f"{fmt_time(med / case.length)} per op")
-    elif kind == "vs":
-        peer = rows.get(case.floor[1], {})
-        if "stats" not in peer:
-            return f"floor: cygrad no slower than {case.floor[1]}: {case.floor[1]} not measured"
-        # ("vs", peer, factor on one thread, factor on two or more): at most factor x peer
-        factor = case.floor[min(threads, len(case.floor) - 1) + 1] if len(case.floor) > 2 else 1
-        ok = med <= factor * peer["stats"]["median"]
-        text = (f"cygrad <= {factor}x {case.floor[1]}: {fmt_time(med)} vs "
-                f"{fmt_time(peer['stats']['median'])}")
-    else:
-        ok = True
-        text = f"cygrad completes: yes, in {fmt_time(med)}"
-    return f"floor: {text} -> {'met' if ok else 'MISSED'}"
-
-
-def print_case(name: str, rec: dict) -> None:
-    rows = list(rec["engines"].values())
-    for r in rows:
-        if "stats" not in r and "status" not in r:
-            r["status"] = "-"
-    print(table(f"\n[{name}] {rec['title']}", rows, per_op=rec["length"] if
-                BY_NAME[name].per_op else 0))
-    for r in rows:
+def print_case(case: Case, rec: dict[str, Any], settings: list[str]) -> None:
+    print(case_table(f"\n[{case.name}] {rec['title']}", rec["engines"], settings,
+                     per_op=case.length if case.per_op else 0))
+    for e, r in rec["engines"].items():
         if r.get("note"):
             print(f"  note: {r['note']}")
         for p in r.get("problems", [])[:5]:
-            print(f"  MISMATCH {r['engine']}: {p}")
-    if rec["floor"]:
-        print("  " + rec["floor"])
+            print(f"  MISMATCH {e}: {p}")
+    for v in rec["floors"]:
+        print("  " + verdict_line(v))
+    n = sum(len(r.get("raw", [])) for r in rec["engines"].values())
+    print(f"  ({n} timed processes in {fmt_time(rec['wall_seconds'])})")
     sys.stdout.flush()
 
 
@@ -324,7 +282,8 @@ def run_physics(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]
 
 
 def print_physics(rec: dict[str, Any]) -> None:
-    print("\n[P] physics: CICY geometry of the whole list, 10^6 stability labels (times only)")
+    print("\n[P] physics: CICY geometry of the whole list, 10^6 stability labels (times only, "
+          "one process)")
     if rec["status"] != "ok":
         print(f"  {rec['status']}")
         return
@@ -361,7 +320,7 @@ def write_json(path: str, obj: Any) -> None:
         raise
 
 
-def machine_info(args: argparse.Namespace) -> dict[str, Any]:
+def machine_info(args: argparse.Namespace, removed: dict[str, str]) -> dict[str, Any]:
     cpu = "unknown"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -371,64 +330,97 @@ def machine_info(args: argparse.Namespace) -> dict[str, Any]:
     except OSError:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(),
-            "python": sys.version.split()[0], "threads": args.threads,
-            "malloc": "defaults" if args.malloc_default else MALLOC_PINNED,
-            "rounds": args.rounds, "block_seconds": args.block_seconds, "pause": args.pause,
+            "python": sys.version.split()[0], "thread_settings": args.settings,
+            "clock": args.clock,
+            "malloc": MALLOC_PINNED if args.pin_malloc else "defaults",
+            "removed_from_env": removed, "processes": args.processes, "rounds": args.rounds,
+            "block_seconds": args.block_seconds, "pause": args.pause,
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
             "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
                              if k in os.environ},
             "date": time.strftime("%Y-%m-%d %H:%M:%S")}
 
 
+def print_header(meta: dict[str, Any], infos: dict[str, dict], args: argparse.Namespace) -> None:
+    load = meta["load_average"]
+    print(f"cygrad bench: {meta['cpu']}, {meta['cores']} cores, Python {meta['python']}, "
+          f"load average {' '.join(f'{x:.2f}' for x in load or [])}")
+    if load and load[0] > 0.5 * (meta["cores"] or 1):
+        print("  the machine is busy: ratios hold better than times under load, but quote "
+              "figures from a quiet machine")
+    print(f"method: each engine against the numpy baseline in the same fresh process, "
+          f"interleaved; {args.processes} processes per engine and case, {args.rounds} "
+          f"rounds each, blocks of ~{args.block_seconds} s (at least {args.min_steps} steps) "
+          f"after an untimed {args.pause} s pause")
+    if args.processes < MIN_PROCESSES:
+        print(f"  ({args.processes} processes: fewer than the method's {MIN_PROCESSES}; "
+              "a check that everything runs, not figures to quote)")
+    env = "the default environment users get (no thread or malloc variables"
+    if meta["removed_from_env"]:
+        env += "; removed: " + " ".join(f"{k}={v}" for k, v in meta["removed_from_env"].items())
+    print(env + ")" + ("; MALLOC THRESHOLDS PINNED (not what users get): " + " ".join(
+        f"{k}={v}" for k, v in MALLOC_PINNED.items()) if args.pin_malloc else ""))
+    if args.clock == "cpu":
+        print("CLOCK: PROCESS CPU TIME, not wall time (a diagnostic for a busy machine; the "
+              "default-thread columns count every BLAS thread's work and spinning)")
+    print(f"thread settings side by side: {', '.join(setting_label(s) for s in args.settings)}"
+          f"; OpenBLAS env as found: {meta['openblas_env'] or 'none'}")
+    for e, info in infos.items():
+        where = f" [{info['executable']}]" if info.get("executable") != sys.executable else ""
+        if not info.get("available"):
+            print(f"  {e:<10} {info.get('reason')}{where}")
+            continue
+        pools = ", ".join(f"{k} {v}" for k, v in info.get("threads", {}).items())
+        print(f"  {e:<10} {info['version']}{where}; numpy {info['numpy']} ({info['blas']}); "
+              f"default threads: {pools or 'unknown (no threadpoolctl)'}")
+    print("x numpy: the median over processes of each process's ratio (engine's mean time "
+          "per step over numpy's, interleaved); min .. max over processes. *Times per step "
+          "vary with each process's speed mode (up to 2x on this VM); ratios are the headline.")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A SIGTERM becomes SystemExit, so subprocess.run kills the worker it is waiting for
+    # instead of leaving it to run on.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.perf_counter()
     custom = _pairs(args.engine_module, "--engine-module")
     pythons = _pairs(args.python_for, "--python-for")
     if "peers" in pythons:
-        for e in ("torch", "mygrad", "hips", "micrograd"):
+        for e in PEERS:
             pythons.setdefault(e, pythons["peers"])
     try:
         cases = select(args.workloads)
     except ValueError as e:
         raise SystemExit(f"run.py: {e}") from None
     wanted = {s.strip().upper() for s in args.workloads.split(",") if s.strip()}
-    names = engine_list(args, custom)
-    env = worker_env(args.threads, pin_malloc=not args.malloc_default)
-    meta = machine_info(args)
-    print(f"cygrad bench: {meta['cpu']}, {meta['cores']} cores, Python {meta['python']}; "
-          f"{args.threads} thread(s) per engine ({', '.join(THREAD_VARS[:3])}, "
-          f"torch.set_num_threads); OpenBLAS env as found: {meta['openblas_env'] or 'none'}; "
-          f"malloc thresholds: {'defaults' if args.malloc_default else 'pinned'}")
-    print(f"{args.rounds} interleaved rounds per case, blocks of ~{args.block_seconds} s, "
-          f"{args.pause} s untimed pause before each block; ratio = median / numpy median")
-    workers = {e: Worker(e, pythons.get(e, sys.executable), custom.get(e), env, args.timeout)
-               for e in names}
-    meta["engines"] = {e: w.info for e, w in workers.items()}
-    base_np = workers["numpy"].info
-    for e, w in workers.items():
-        info = w.info
-        where = f" [{info['executable']}]" if info.get("executable") != sys.executable else ""
-        state = info.get("version") if info.get("available") else info.get("reason")
-        print(f"  {e:<10} {state}{where}")
-        if info.get("available") and (info.get("numpy"), info.get("blas")) != (
-                base_np.get("numpy"), base_np.get("blas")):
-            print(f"    note: {e} runs numpy {info.get('numpy')} ({info.get('blas')}), the "
-                  f"baseline numpy {base_np.get('numpy')} ({base_np.get('blas')})")
+    engines = subjects(args, custom)
+    env, removed = worker_env(args.pin_malloc)
+    runner = Runner(args, pythons, custom, env)
+    meta = machine_info(args, removed)
+    infos = {e: runner.hello(e) for e in engines}
+    meta["engines"] = infos
+    print_header(meta, infos, args)
     results: dict[str, Any] = {"meta": meta, "cases": {}}
     bad = False
-    try:
-        for case in cases:
-            rec = run_case(case, workers, args)
-            results["cases"][case.name] = rec
-            print_case(case.name, rec)
-            bad |= any(r.get("check") == "MISMATCH" or str(r.get("status", "")).startswith(
-                "failed") for r in rec["engines"].values())
-        if not wanted or "P" in wanted:
-            results["physics"] = run_physics(args, env)
-            print_physics(results["physics"])
-            bad |= results["physics"]["status"].startswith("failed")
-    finally:
-        for w in workers.values():
-            w.close()
+    for case in cases:
+        rec = run_case(case, engines, infos, runner, args)
+        results["cases"][case.name] = rec
+        print_case(case, rec, args.settings)
+        bad |= any(r.get("check") == "MISMATCH" or str(r.get("status", "")).startswith(
+            "failed") for r in rec["engines"].values())
+    if not wanted or "P" in wanted:
+        results["physics"] = run_physics(args, env)
+        print_physics(results["physics"])
+        bad |= results["physics"]["status"].startswith("failed")
+    if results["cases"]:
+        shown = [e for e in engines if infos[e].get("available")]
+        print("\n" + summary_table(results["cases"], shown, args.settings))
+    if hasattr(os, "getloadavg"):
+        meta["load_average_end"] = os.getloadavg()
+        print(f"\nload average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    meta["wall_seconds"] = time.perf_counter() - started
+    print(f"whole run: {fmt_time(meta['wall_seconds'])}")
     if args.json:
         write_json(args.json, results)
         print(f"\nresults written to {args.json}")

@@ -1,15 +1,21 @@
 #!/usr/bin/env python
-"""One engine's side of the benchmark, in a process of its own.
+"""One fresh process of the benchmark: an engine and the numpy baseline, timed interleaved.
 
-    python bench/worker.py ENGINE              # serve JSON-line commands on stdin (run.py)
-    python bench/worker.py ENGINE CASE         # one-shot: check, calibrate, time, print JSON
-    python bench/worker.py NAME --module FILE  # an engine module outside bench/engines
+    python bench/worker.py ENGINE CASE [--rounds 5] [--block-seconds 0.1] [--pause 0.05]
+                           [--threads 1,default] [--module FILE]
+    python bench/worker.py ENGINE --hello     # is ENGINE installed here? versions, threads
 
-Every engine has its own process because HIPS autograd and cygrad share the import name
-``autograd``, and so one engine's allocator, threads and caches never touch another's.
-The protocol: the worker first prints a hello line, then answers each command line
-(``setup``, ``time``, ``drop``, ``quit``) with exactly one JSON line on stdout. Anything else
-that writes to stdout (libraries, warnings) is redirected to stderr.
+On this VM a fresh process lands in a fast or a slow mode (the same numpy loop 2x apart
+from one process to the next), so a ratio between two engines means something only when
+both were timed in the same process. The worker builds the case in ENGINE and in the numpy
+baseline, runs both from the shared initial state for the untimed correctness check,
+calibrates a block of steps for each, then times blocks round-robin: every round, for every
+thread setting, one block of each, the order rotating, an untimed pause before each block.
+It prints one JSON object (the raw per-step times) on stdout and exits; run.py starts
+several such processes per engine and case and summarises them.
+
+Engines other than cygrad never see this checkout on ``sys.path``: HIPS autograd's import
+name is ``autograd``, like cygrad's. Anything else written to stdout goes to stderr.
 """
 
 from __future__ import annotations
@@ -23,15 +29,18 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
-# Set to the same count for every engine by run.py (before any of them imports numpy).
+# Variables that fix thread counts before a library starts. run.py removes them from the
+# workers' environment: the headline is what a user gets without them.
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
+DEFAULT = "default"  # the thread setting the libraries choose themselves
 
 
 def _fix_path(engine: str) -> None:
@@ -63,7 +72,65 @@ def load_engine(name: str, module_file: str | None = None) -> ModuleType:
     return importlib.import_module(f"engines.{name}")
 
 
+def _blas(np: Any) -> str:
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name', '?')} {blas.get('version', '?')}"
+    except Exception:  # older numpy: no dict mode; the version string is enough then
+        return "unknown"
+
+
+class Threads:
+    """The thread count of every pool in this process, switchable between blocks.
+
+    ``default`` is what the libraries chose at start, what users get. An integer limits
+    every BLAS/OpenMP pool threadpoolctl finds, and an engine's own pool through its
+    module's optional ``set_threads(n | None) -> int`` (torch's intra-op threads).
+    """
+
+    def __init__(self, mods: list[ModuleType]) -> None:
+        self.hooks = {m.__name__.rsplit(".", 1)[-1]: m.set_threads for m in mods
+                      if hasattr(m, "set_threads")}
+        self.limiter: Any = None
+        try:
+            import threadpoolctl
+        except ImportError:
+            self.tp: Any = None
+        else:
+            self.tp = threadpoolctl
+        self.default = self.describe()
+
+    def describe(self) -> dict[str, int]:
+        """Threads per pool as now in effect, e.g. {"openblas": 2, "torch": 2}; call it
+        at the default setting."""
+        out: dict[str, int] = {}
+        if self.tp is not None:
+            for pool in self.tp.threadpool_info():
+                out[pool.get("internal_api", pool.get("prefix", "?"))] = pool["num_threads"]
+        for name, hook in self.hooks.items():
+            out[name] = hook(None)
+        return out
+
+    def unavailable(self, setting: str) -> str | None:
+        """Why ``setting`` cannot be measured here, or None."""
+        if setting != DEFAULT and self.tp is None:
+            return (f"not measured: threadpoolctl is not installed for {sys.executable} "
+                    "(pip install threadpoolctl)")
+        return None
+
+    def apply(self, setting: str) -> None:
+        if self.limiter is not None:
+            self.limiter.restore_original_limits()
+            self.limiter = None
+        n = None if setting == DEFAULT else int(setting)
+        if n is not None:
+            self.limiter = self.tp.threadpool_limits(limits=n)
+        for hook in self.hooks.values():
+            hook(n)
+
+
 def hello(name: str, mod: ModuleType) -> dict[str, Any]:
+    """Whether the engine is installed in this Python, and what it runs on."""
     import numpy as np
 
     info: dict[str, Any] = {"engine": name, "python": sys.version.split()[0],
@@ -78,116 +145,141 @@ def hello(name: str, mod: ModuleType) -> dict[str, Any]:
     return info
 
 
-def _blas(np: Any) -> str:
-    try:
-        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-        return f"{blas.get('name', '?')} {blas.get('version', '?')}"
-    except Exception:  # older numpy: no dict mode; the version string is enough then
-        return "unknown"
+def _check(runner: Any, steps: int) -> list[dict[str, Any]]:
+    from checks import summarize
+
+    return [summarize(*runner.read(runner.step())) for _ in range(steps)]
 
 
-class Worker:
-    """Holds the current case's runner between the orchestrator's commands."""
+def _calibrate(step: Callable[[], Any], block_seconds: float, min_steps: int) -> int:
+    """Untimed warm-up that also finds how many steps fill one block: block_seconds over
+    the median step (a collector's lump in the warm-up must not shorten the blocks, which
+    then hold too few steps to see the lumps at all), and at least ``min_steps``."""
+    times: list[float] = []
+    t0 = time.perf_counter()
+    while len(times) < 2 or time.perf_counter() - t0 < 0.5 * block_seconds:
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    times.sort()
+    return max(min_steps, round(block_seconds / times[len(times) // 2]))
 
-    def __init__(self, mod: ModuleType) -> None:
-        self.mod = mod
-        self.runner: Any = None
-        self.case: Any = None
 
-    def setup(self, case_name: str, block_seconds: float) -> dict[str, Any]:
-        from checks import summarize
-        from engines import NotSupported
-        from workloads import BY_NAME, make_data
+# Wall time is what a user waits for and the headline. Process CPU time (every thread of
+# the process) is a diagnostic for a busy machine: it leaves out the time other processes
+# hold the cores, which wall time cannot, but it also counts BLAS threads' work and
+# spinning, so it is comparable only at one thread.
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.process_time}
 
-        self.runner = None
-        self.case = BY_NAME[case_name]
+
+def _block(step: Callable[[], Any], steps: int, pause: float,
+           clock: Callable[[], float] = time.perf_counter) -> float:
+    """Seconds per step over one block.
+
+    No gc.collect() here: an engine whose graphs are reference cycles (micrograd) pays for
+    collecting them in a user's training loop, so it pays inside its blocks too; an
+    explicit collection in the untimed pause would hide that cost (blocks of one slow step
+    would never see it). The numpy baseline makes almost no garbage the collector tracks.
+    """
+    time.sleep(pause)  # let spinning BLAS threads (ours and other processes') go idle
+    t0 = clock()
+    for _ in range(steps):
+        step()
+    return (clock() - t0) / steps
+
+
+def _rotate(items: list[str], k: int) -> list[str]:
+    k %= len(items)
+    return items[k:] + items[:k]
+
+
+def measure(mod: ModuleType, base: ModuleType, case_name: str, rounds: int,
+            block_seconds: float, pause: float, settings: list[str],
+            min_steps: int = 1, clock: str = "wall") -> dict[str, Any]:
+    """Check, calibrate and time ``mod`` against the numpy baseline ``base`` in this
+    process. Returns per setting the per-step time of every block, in round order."""
+    from engines import NotSupported
+    from workloads import BY_NAME, make_data
+
+    case = BY_NAME[case_name]
+    runners: dict[str, Any] = {}
+    for who, m in (("numpy", base), ("engine", mod)):
         try:
-            runner = self.mod.build(self.case, make_data(self.case))
+            runners[who] = m.build(case, make_data(case))
         except NotSupported as e:
-            return {"ok": False, "status": "not supported", "reason": str(e)}
-        # Untimed correctness check from the shared initial state.
-        check = []
-        for _ in range(self.case.check_steps):
-            loss, grads = runner.read(runner.step())
-            check.append(summarize(loss, grads))
-        self.runner = runner
-        if self.case.repeats == 1:  # a long case: the check step was its warm-up
-            return {"ok": True, "check": check, "steps": 1, "note": runner.note}
-        # Untimed warm-up, which also calibrates how many steps fill one timed block.
-        step = runner.step
-        n, t0 = 0, time.perf_counter()
-        while True:
-            step()
-            n += 1
-            elapsed = time.perf_counter() - t0
-            if n >= 3 and elapsed >= 0.5 * block_seconds:
-                break
-        steps = max(1, round(block_seconds * n / elapsed))
-        return {"ok": True, "check": check, "steps": steps, "note": runner.note}
-
-    def time(self, steps: int, pause: float) -> dict[str, Any]:
-        step = self.runner.step
-        gc.collect()  # the previous block's garbage is not this block's cost
-        time.sleep(pause)  # let other processes' (and our) spinning BLAS threads go idle
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        return {"ok": True, "seconds": time.perf_counter() - t0, "steps": steps}
-
-    def handle(self, cmd: dict[str, Any]) -> dict[str, Any]:
-        try:
-            if cmd["op"] == "setup":
-                return self.setup(cmd["case"], cmd["block_seconds"])
-            if cmd["op"] == "time":
-                return self.time(cmd["steps"], cmd["pause"])
-            if cmd["op"] == "drop":
-                self.runner = self.case = None
-                gc.collect()
-                return {"ok": True}
-            return {"ok": False, "status": "failed", "reason": f"unknown command {cmd!r}"}
-        except Exception as e:  # reported to the orchestrator as this engine's failure
-            traceback.print_exc()
-            return {"ok": False, "status": "failed", "reason": f"{type(e).__name__}: {e}"}
+            return {"ok": False, "status": "not supported",
+                    "reason": str(e) if who == "engine" else f"baseline: {e}"}
+    check = {who: _check(r, case.check_steps) for who, r in runners.items()}
+    gc.collect()  # setup's garbage; from here on the collector runs as in a user's loop
+    threads = Threads([mod])
+    skipped = {s: why for s in settings if (why := threads.unavailable(s))}
+    timed = [s for s in settings if s not in skipped]
+    # Steps per block, per setting: two BLAS threads on a busy machine can make a step
+    # 100x slower than one thread does, and a block sized for one would then take minutes.
+    steps: dict[str, dict[str, int]] = {}
+    for s in timed:
+        threads.apply(s)
+        steps[s] = {who: 1 if case.repeats else _calibrate(r.step, block_seconds, min_steps)
+                    for who, r in runners.items()}
+    if case.repeats:  # a long case: the check step was its warm-up, one step per block
+        rounds = case.repeats
+    times: dict[str, dict[str, list[float]]] = {s: {"numpy": [], "engine": []} for s in timed}
+    for r in range(rounds):
+        for i, s in enumerate(_rotate(timed, r) if timed else []):
+            threads.apply(s)
+            for who in _rotate(["numpy", "engine"], r + i):
+                times[s][who].append(_block(runners[who].step, steps[s][who], pause,
+                                            CLOCKS[clock]))
+    threads.apply(DEFAULT)
+    return {"ok": True, "check": check, "steps": steps, "settings": times,
+            "skipped": skipped, "threads": threads.default,
+            "note": runners["engine"].note or runners["numpy"].note}
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("engine")
-    ap.add_argument("case", nargs="?", help="one-shot mode: run this case and exit")
+    ap.add_argument("case", nargs="?", help="the case to time (see workloads.py)")
+    ap.add_argument("--hello", action="store_true", help="only report whether ENGINE is "
+                    "installed here, its version and the default thread counts")
     ap.add_argument("--module", help="load the engine from this file instead of bench/engines")
-    ap.add_argument("--block-seconds", type=float, default=0.2)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--block-seconds", type=float, default=0.1)
+    ap.add_argument("--pause", type=float, default=0.05)
+    ap.add_argument("--min-steps", type=int, default=3, help="at least this many steps per "
+                    "block, however long a step takes")
+    ap.add_argument("--threads", default=f"1,{DEFAULT}",
+                    help="comma list of thread settings: integers and/or 'default'")
+    ap.add_argument("--clock", choices=list(CLOCKS), default="wall")
     args = ap.parse_args(argv)
+    if not args.hello and not args.case:
+        ap.error("give a CASE to time, or --hello")
     _fix_path(args.engine)
-    # Keep the protocol stream clean: whatever else prints to stdout goes to stderr.
-    proto = os.fdopen(os.dup(1), "w", buffering=1)
+    # Keep the result stream clean: whatever else prints to stdout goes to stderr.
+    out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
     def send(msg: dict[str, Any]) -> None:
-        proto.write(json.dumps(msg) + "\n")
-        proto.flush()
+        out.write(json.dumps(msg) + "\n")
+        out.flush()
 
     mod = load_engine(args.engine, args.module)
     info = hello(args.engine, mod)
-    send(info)
-    if not info["available"]:
+    if not info["available"] or args.hello:
+        if info["available"]:
+            info["threads"] = Threads([mod]).describe()
+        send(info)
         return 0
-    worker = Worker(mod)
-    if args.case:
-        res = worker.handle({"op": "setup", "case": args.case,
-                             "block_seconds": args.block_seconds})
-        if res.get("ok"):
-            res["timing"] = worker.handle({"op": "time", "steps": res["steps"], "pause": 0.1})
-        send(res)
-        return 0 if res.get("ok") else 1
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        cmd = json.loads(line)
-        if cmd.get("op") == "quit":
-            break
-        send(worker.handle(cmd))
-    return 0
+    try:
+        res = measure(mod, load_engine("numpy"), args.case, args.rounds, args.block_seconds,
+                      args.pause, [s.strip() for s in args.threads.split(",") if s.strip()],
+                      args.min_steps, args.clock)
+    except Exception as e:  # reported to run.py as this engine's failure
+        traceback.print_exc()
+        res = {"ok": False, "status": "failed", "reason": f"{type(e).__name__}: {e}"}
+    send({**info, **res})
+    return 0 if res.get("ok") else 1
 
 
 if __name__ == "__main__":

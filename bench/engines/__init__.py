@@ -8,6 +8,10 @@ A ``Runner`` has ``step()``, the timed unit of work, returning an engine-native 
 ``read(handle) -> (loss, grads)`` converting that handle to a float (None when the engine
 does not compute the loss on the way) and numpy arrays; ``read``
 runs only during the untimed correctness check, so conversion never costs time.
+
+An engine with a thread pool of its own (not a BLAS or OpenMP library that threadpoolctl
+finds) also defines ``set_threads(n: int | None) -> int``: use ``n`` threads, or the
+library's default for None, and return the count in effect (see ``worker.Threads``).
 Engine modules import their library lazily, so importing this package needs numpy only.
 """
 

@@ -1,12 +1,12 @@
 """PyTorch (CPU), written as a user would: tensors with requires_grad, ``F.cross_entropy``,
 an in-place SGD update under ``no_grad`` (what ``torch.optim.SGD`` does), ``grad=None``.
 
-Its intra-op thread count is set from OMP_NUM_THREADS, the value every engine gets.
+Its intra-op thread pool is its own: the worker switches it with ``set_threads`` along with
+the BLAS and OpenMP pools it limits through threadpoolctl.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from workloads import SCALAR_CHAIN, VECTOR_CHAIN, Case, chain_kinds, param_names
@@ -18,10 +18,20 @@ from ._graph import run_chain, scalar_grads, scalar_mlp_loss, scalar_params, unf
 def version() -> str:
     import torch
 
-    threads = int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
-    if threads:
-        torch.set_num_threads(threads)
     return torch.__version__
+
+
+_default_threads: list[int] = []  # torch's own choice, read before the first change
+
+
+def set_threads(n: int | None) -> int:
+    """Intra-op threads: ``n``, or torch's default for None; returns the count in effect."""
+    import torch
+
+    if not _default_threads:
+        _default_threads.append(torch.get_num_threads())
+    torch.set_num_threads(n or _default_threads[0])
+    return torch.get_num_threads()
 
 
 def _forward(torch: Any, params: list, X: Any, y: Any, act: str) -> Any:
