@@ -28,6 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._scratch import scratch
+
 
 class Plan(NamedTuple):
     """The transform matrices for one (A, A_out, k, pad) in one dtype."""
@@ -100,14 +102,18 @@ def _blocks(p: Plan, w: np.ndarray) -> np.ndarray:
 
 def forward(p: Plan, z: np.ndarray, w: np.ndarray) -> np.ndarray:
     """The convolution of the input spectrum z with w (O, C, k): (A_out*O, N*B)."""
-    yb = np.matmul(_blocks(p, w), z)  # (bins, 2O, N*B)
+    blocks = _blocks(p, w)
+    yb = np.matmul(blocks, z, out=scratch("bins", (p.bins, 2 * w.shape[0], z.shape[2]),
+                                          np.result_type(blocks, z)))
     y = p.out_of @ yb.reshape(2 * p.bins, -1)
     return y.reshape(-1, z.shape[2])
 
 
 def input_grad(p: Plan, gz: np.ndarray, w: np.ndarray) -> np.ndarray:
     """The transposed convolution of the gradient spectrum gz: (A*C, N*B)."""
-    xb = np.matmul(_blocks(p, w).transpose(0, 2, 1), gz)  # (bins, 2C, N*B)
+    blocks = _blocks(p, w).transpose(0, 2, 1)
+    xb = np.matmul(blocks, gz, out=scratch("bins", (p.bins, 2 * w.shape[1], gz.shape[2]),
+                                           np.result_type(blocks, gz)))
     dx = p.into.T @ xb.reshape(2 * p.bins, -1)
     return dx.reshape(-1, gz.shape[2])
 

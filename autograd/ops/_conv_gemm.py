@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _conv_dft as D
+from ._scratch import scratch
 
 
 class Geometry(NamedTuple):
@@ -71,10 +72,16 @@ def rows_axis(wshape: tuple, geo: Geometry) -> int | None:
 _INVERSE = {2: (2, 1, 0, 3), 3: (2, 1, 3, 0)}  # undoes x.transpose(axis, 1, 0, other)
 
 
-def _rows(x: np.ndarray, axis: int) -> np.ndarray:
-    """x (N, C, H, W) as the (A*C, N*B) matrix of the rows layout (one copy)."""
-    t = np.ascontiguousarray(x.transpose(axis, 1, 0, 5 - axis))
-    return t.reshape(t.shape[0] * t.shape[1], -1)
+def _rows(x: np.ndarray, axis: int, temporary: bool = False) -> np.ndarray:
+    """x (N, C, H, W) as the (A*C, N*B) matrix of the rows layout (one copy; into reused
+    memory when the caller drops it before returning)."""
+    t = x.transpose(axis, 1, 0, 5 - axis)
+    if temporary:
+        out = scratch("rows", t.shape, x.dtype)
+        np.copyto(out, t)
+    else:
+        out = np.ascontiguousarray(t)
+    return out.reshape(t.shape[0] * t.shape[1], -1)
 
 
 def _spectral(a: int, a_out: int, k: int, pad: int, c: int, o: int,
@@ -91,8 +98,8 @@ def _rows_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, axis: int,
     pad = geo.padding[axis - 2][0]
     a_out = out_size(a, k, 1, geo.padding[axis - 2], 1)
     dtype = np.result_type(x, w)
-    xr = _rows(x, axis)
     spec = _spectral(a, a_out, k, pad, c, o, dtype)
+    xr = _rows(x, axis, temporary=spec is not None)
     if spec is not None:
         xr = D.spectrum_in(spec, xr.reshape(a, -1), c)
         y = D.forward(spec, xr, w.reshape(o, c, k))
@@ -129,7 +136,7 @@ class _GradRows:
         if cls.g is g and cls.key[0] == axis and cls.key[1] is spec and cls.rows is not None:
             rows = cls.rows
         else:
-            rows = _rows(g, axis)
+            rows = _rows(g, axis, temporary=spec is not None)
             if spec is not None:
                 rows = D.spectrum_grad(spec, rows.reshape(g.shape[axis], -1), g.shape[1])
         cls.g, cls.key, cls.rows = (g, (axis, spec), rows) if keep else (None, (), None)
@@ -171,7 +178,7 @@ def _rows_weight_grad(x: np.ndarray, g: np.ndarray, wshape: tuple, axis: int,
     dtype = np.result_type(x, g)
     spec = _spectral(a, a_out, k, pad, c, o, dtype)
     if xr is None:
-        xr = _rows(x, axis)
+        xr = _rows(x, axis, temporary=spec is not None)
         if spec is not None:
             xr = D.spectrum_in(spec, xr.reshape(a, -1), c)
     gr = _GradRows.get(g, axis, spec, keep=False)

@@ -85,3 +85,40 @@ def test_gradients_first_and_second_order(op, data):
     with _layout(True):
         assert ag.gradcheck(fn, inputs)
         assert ag.gradgradcheck(fn, inputs)
+
+
+def test_results_never_share_the_reused_temporaries():
+    # the relaid-out input and the bins of one call are reused by the next: nothing a
+    # call returns or caches may live there
+    rng = np.random.default_rng(3)
+    x, w = rng.normal(size=(2, 3, 12, 15)), rng.normal(size=(4, 3, 12, 1))
+    geo = K.Geometry((1, 1), ((5, 6), (0, 0)), (1, 1))
+    with _layout(True):
+        cache: dict = {}
+        y = K.forward(x, w, None, geo, cache)
+        g = rng.normal(size=y.shape)
+        dx = K.input_grad(g, w, x.shape, geo, share=True)
+        kept = [a.copy() for a in (y, cache["rows"], dx)]
+        K.forward(2 * x, w, None, geo)
+        K.input_grad(2 * g, w, x.shape, geo)
+        dw = K.weight_grad(x, g, w.shape, geo, cache["rows"])
+    for a, b in zip((y, cache["rows"], dx), kept):
+        np.testing.assert_array_equal(a, b)
+    with _layout(False):
+        np.testing.assert_allclose(dw, K.weight_grad(x, g, w.shape, geo), atol=1e-12)
+
+
+def test_scratch_reuses_one_buffer_per_slot_and_thread():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autograd.ops._scratch import scratch
+
+    a = scratch("test-a", (3, 4), np.float32)
+    b = scratch("test-a", (2, 2), np.float64)
+    assert a.shape == (3, 4) and b.dtype == np.float64 and np.shares_memory(a, b)
+    assert not np.shares_memory(a, scratch("test-b", (3, 4), np.float32))
+    big = scratch("test-a", (100,), np.float64)  # grows: a fresh buffer
+    assert big.shape == (100,) and not np.shares_memory(a, big)
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(scratch, "test-a", (3, 4), np.float32).result()
+    assert not np.shares_memory(other, scratch("test-a", (3, 4), np.float32))
