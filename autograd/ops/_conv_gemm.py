@@ -18,10 +18,11 @@ Two layouts:
   columns), the zeros im2col multiplies. Blocks of 2-4 output rows per GEMM (larger
   products, some zeros back) measured no faster on this machine.
 * **DFT** (the same kernels with many channels, ``_conv_dft``): the rows layout's matrix
-  taken along the convolved axis into n // 2 + 1 Fourier bins (n = 18 for 12x1 over 12
-  rows), where each product is one GEMM per bin: 40 O C multiplications per column
-  against the rows layout's 108 (12x1) and 48 against 169 (1x15). Chosen by a count of
-  multiplications (``_conv_dft.worth``): the first Hodge layer (one channel) stays rows.
+  taken along the convolved axis into the planes of a short DFT (three real products per
+  complex bin, Gauss's trick), where each product is one GEMM per plane: 26 O C
+  multiplications per column against the rows layout's 108 (12x1 over 12 rows) and 32
+  against 169 (1x15 over 15). Chosen by a count of multiplications
+  (``_conv_dft.worth``): the first Hodge layer (one channel) stays in the rows layout.
 
 Outputs are returned as transposed views in (N, C, H, W) order (the next op copies them
 once, if at all).

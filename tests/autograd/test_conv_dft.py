@@ -30,6 +30,7 @@ def test_chosen_for_the_hodge_networks_many_channels_and_not_for_one():
         assert D.worth(12, 12, 12, 5, c, o) and D.worth(15, 15, 15, 7, c, o)
     assert not D.worth(12, 12, 12, 5, 1, 32) and not D.worth(15, 15, 15, 7, 1, 32)
     assert D.length(12, 12, 12, 5) == 18 and D.length(15, 15, 15, 7) == 22
+    assert D.planes(18) == 26 and D.planes(22) == 32 and D.planes(5) == 7
 
 
 CASES = [((12, 1), ((5, 6), (0, 0))), ((1, 15), ((0, 0), (7, 7))), ((5, 1), ((1, 3), (0, 0))),
