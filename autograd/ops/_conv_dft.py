@@ -57,6 +57,7 @@ def planes(n: int) -> int:
     return real + 3 * (n // 2 + 1 - real)
 
 
+@lru_cache(maxsize=256)
 def worth(a: int, a_out: int, k: int, pad: int, c: int, o: int) -> bool:
     """True when the planes cost fewer multiplications per column than the rows layout."""
     p = planes(length(a, a_out, k, pad))
