@@ -480,12 +480,19 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
                     node.inputs = (xnode or x,)
                     node.plain = xnode is not None
             elif n == 2:  # written out: binary ops are the next commonest
-                if 0 not in saves and isinstance(a, Tensor):
-                    a = a.grad_fn or a
-                if 1 not in saves and isinstance(b, Tensor):
-                    b = b.grad_fn or b
+                plain = True
+                if isinstance(a, Tensor):
+                    if 0 in saves or a.grad_fn is None:
+                        plain = False
+                    else:
+                        a = a.grad_fn
+                if isinstance(b, Tensor):
+                    if 1 in saves or b.grad_fn is None:
+                        plain = False
+                    else:
+                        b = b.grad_fn
                 node.inputs = (a, b)
-                node.plain = not (isinstance(a, Tensor) or isinstance(b, Tensor))
+                node.plain = plain
             else:
                 node.inputs = tuple([
                     x if i in saves or not isinstance(x, Tensor) else x.grad_fn or x
