@@ -200,10 +200,6 @@ class Tensor:
         return self._data.dtype
 
     @property
-    def size(self) -> int:
-        return self._data.size
-
-    @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
