@@ -45,6 +45,7 @@ from .mode import (
 )
 from .ops import *  # noqa: F403 - the op functions are the public API
 from .ops import __all__ as _ops_all
+from .ops.torchlike import allclose, bmm, is_tensor, mm, numel
 from .registry import REGISTRY, OpDef, defop, passthrough
 from .tensor import Node, Tensor, increment_version, tensor
 
@@ -53,10 +54,10 @@ interop.install()
 
 __all__ = [
     "Function", "FunctionCtx", "Generator", "GradcheckError", "Node", "OpDef", "REGISTRY",
-    "Tensor", "arange", "backward", "defop", "detect_anomaly", "empty", "enable_grad", "eye",
-    "from_numpy", "full", "full_like", "grad", "graph", "gradcheck", "gradgradcheck",
-    "increment_version", "inference_mode", "is_anomaly_enabled", "is_grad_enabled",
-    "linspace", "manual_seed", "name_scope", "no_grad", "ones", "ones_like", "passthrough",
-    "rand", "randint", "randn", "set_grad_enabled", "tensor", "topological_order", "zeros",
-    "zeros_like", *_ops_all,
+    "Tensor", "allclose", "arange", "backward", "bmm", "defop", "detect_anomaly", "empty",
+    "enable_grad", "eye", "from_numpy", "full", "full_like", "grad", "graph", "gradcheck",
+    "gradgradcheck", "increment_version", "inference_mode", "is_anomaly_enabled",
+    "is_grad_enabled", "is_tensor", "linspace", "manual_seed", "mm", "name_scope", "no_grad",
+    "numel", "ones", "ones_like", "passthrough", "rand", "randint", "randn", "set_grad_enabled",
+    "tensor", "topological_order", "zeros", "zeros_like", *_ops_all,
 ]

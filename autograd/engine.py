@@ -73,7 +73,9 @@ def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = 
         # The rules read arrays (and Nodes, standing in for inputs whose values they skip).
         # Written out for one and two inputs: this runs once per node of every backward.
         F, out = numpy_backend, node.out
-        if len(inputs) == 1:
+        if node.plain:  # Nodes and constants only: read as they are
+            args = inputs
+        elif len(inputs) == 1:
             a = inputs[0]
             args = (a._data,) if isinstance(a, Tensor) else inputs
         elif len(inputs) == 2:

@@ -14,7 +14,7 @@ Built only on ``autograd``'s public API.
 from . import data, functional, init, metrics, optim, utils
 from ._util import LayerInputError, manual_seed
 from .conv import Conv2d
-from .data import DataLoader, Standardizer, train_test_split
+from .data import DataLoader, Standardizer, TensorDataset, train_test_split
 from .fit import EarlyStopping, History, evaluate, fit, predict
 from .layers import (
     MLP,
@@ -31,7 +31,7 @@ from .layers import (
 )
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, MSELoss, NLLLoss
 from .metrics import accuracy, confusion_matrix, mean_absolute_error, r2_score
-from .module import Module, Sequential
+from .module import Module, ModuleList, Sequential
 from .norm import BatchNorm1d, BatchNorm2d
 from .parameter import Parameter
 from .serialization import CheckpointError, load_state, read_state, save_state
@@ -40,8 +40,8 @@ __all__ = [
     "BCEWithLogitsLoss", "BatchNorm1d", "BatchNorm2d", "CheckpointError", "Conv2d",
     "CrossEntropyLoss", "DataLoader", "Dropout", "EarlyStopping", "Flatten", "History",
     "HuberLoss", "Identity", "LayerInputError", "LeakyReLU", "Linear", "LogSoftmax", "MLP",
-    "MSELoss", "Module", "NLLLoss", "Parameter", "ReLU", "Sequential", "Sigmoid", "Softmax",
-    "Standardizer", "Tanh",
+    "MSELoss", "Module", "ModuleList", "NLLLoss", "Parameter", "ReLU", "Sequential",
+    "Sigmoid", "Softmax", "Standardizer", "Tanh", "TensorDataset",
     "accuracy", "confusion_matrix", "data", "evaluate", "fit", "functional", "init",
     "load_state", "manual_seed", "mean_absolute_error", "metrics", "optim", "predict",
     "r2_score", "read_state", "save_state", "train_test_split", "utils",

@@ -3,7 +3,7 @@ standardiser fitted on training data only (so no test information leaks into tra
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,14 @@ __all__ = ["DataLoader", "Standardizer", "train_test_split"]
 def _arrays(who: str, arrays: tuple) -> list[np.ndarray]:
     if not arrays:
         raise ValueError(f"{who}: pass at least one array")
+    for a in arrays:
+        # numpy would read any other object with __getitem__ item by item, and one that
+        # never raises IndexError (a map-style Dataset) forever
+        if not isinstance(a, (ag.Tensor, np.ndarray, Sequence)) and not hasattr(
+                a, "__array__"):
+            raise TypeError(f"{who}: takes arrays or tensors (one per field, samples along "
+                            f"axis 0) or one TensorDataset, got a {type(a).__name__}; "
+                            "PyTorch's other Dataset kinds are not supported")
     out = [a.data if isinstance(a, ag.Tensor) else np.asarray(a) for a in arrays]
     n = len(out[0]) if out[0].ndim else 0
     for i, a in enumerate(out):
@@ -77,8 +85,23 @@ def _stratified(labels: np.ndarray, n: int, n_test: int, shuffle: bool,
     return test_idx, train_idx
 
 
+class TensorDataset:
+    """PyTorch's TensorDataset: aligned arrays or tensors, ``dataset[i]`` a tuple of
+    Tensors (one sample); ``DataLoader(dataset, batch_size=...)`` batches it."""
+
+    def __init__(self, *tensors: Any) -> None:
+        self.arrays = _arrays("TensorDataset", tensors)
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, i: Any) -> tuple[ag.Tensor, ...]:
+        return tuple(ag.Tensor(a[i]) for a in self.arrays)
+
+
 class DataLoader:
-    """Mini-batches of aligned arrays, as tuples of Tensors (no grad).
+    """Mini-batches of aligned arrays (or of one ``TensorDataset``), as tuples of Tensors
+    (no grad).
 
     ``shuffle=True`` draws a new order every epoch from ``rng`` (int seed or Generator),
     so two loaders with the same seed give the same batches. ``drop_last`` skips a final
@@ -87,6 +110,8 @@ class DataLoader:
 
     def __init__(self, *arrays: Any, batch_size: int = 32, shuffle: bool = True,
                  drop_last: bool = False, rng: Any = None) -> None:
+        if len(arrays) == 1 and isinstance(arrays[0], TensorDataset):
+            arrays = tuple(arrays[0].arrays)
         self.arrays = _arrays("DataLoader", arrays)
         if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size,
                                                                      (int, np.integer)):

@@ -92,6 +92,14 @@ class Module:
             if isinstance(m, Module):
                 yield m
 
+    def apply(self, fn: Any) -> Module:
+        """Call ``fn(module)`` on every descendant, children before parents, then on this
+        module (PyTorch's order, for initialisers such as ``nn.init.xavier_uniform_``)."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) pairs, each parameter once even if shared."""
         seen: set[int] = set()
@@ -223,28 +231,19 @@ def _walk(prefix: str, value: Any) -> Iterator[tuple[str, Any]]:
                 yield from _walk(f"{prefix}.{k}", v)
 
 
-class Sequential(Module):
-    """Modules applied one after another; children are named "0", "1", ... as in PyTorch."""
+class ModuleList(Module):
+    """A list of modules whose parameters the parent finds, named "0", "1", ... as in
+    PyTorch. It has no ``forward``: iterate over it (``Sequential`` chains them)."""
 
-    def __init__(self, *modules: Module) -> None:
-        if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
-            modules = tuple(modules[0])
-        for i, m in enumerate(modules):
-            if not isinstance(m, Module):
-                raise TypeError(f"Sequential: item {i} is a {type(m).__name__}, not a Module")
-        self._layers = list(modules)
-        for i, m in enumerate(self._layers):
-            object.__setattr__(m, "_name", str(i))
+    def __init__(self, modules: Any = ()) -> None:
+        self._layers: list[Module] = []
+        for m in modules:
+            self.append(m)
 
     def _members(self) -> Iterator[tuple[str, Any]]:
         for i, m in enumerate(self._layers):
             yield str(i), m
         yield from super()._members()
-
-    def forward(self, x: Any) -> Any:
-        for layer in self._layers:
-            x = layer(x)
-        return x
 
     def __getitem__(self, i: int) -> Module:
         return self._layers[i]
@@ -255,7 +254,33 @@ class Sequential(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._layers)
 
-    def append(self, module: Module) -> Sequential:
+    def append(self, module: Module) -> ModuleList:
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}: item {len(self._layers)} is a "
+                            f"{type(module).__name__}, not a Module")
         object.__setattr__(module, "_name", str(len(self._layers)))
         self._layers.append(module)
         return self
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} has no forward(): iterate over it "
+                                  "and call each module, or use Sequential")
+
+    def extend(self, modules: Any) -> ModuleList:
+        for m in modules:
+            self.append(m)
+        return self
+
+
+class Sequential(ModuleList):
+    """Modules applied one after another; children are named "0", "1", ... as in PyTorch."""
+
+    def __init__(self, *modules: Module) -> None:
+        if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
+            modules = tuple(modules[0])
+        super().__init__(modules)
+
+    def forward(self, x: Any) -> Any:
+        for layer in self._layers:
+            x = layer(x)
+        return x

@@ -50,6 +50,8 @@ from .shape import (
     stack,
     transpose,
 )
+from .torchlike import axis_index
+from .torchlike import install as _install_torchlike
 from .window import fold_windows, pad, sliding_window
 
 __all__ = [
@@ -84,17 +86,6 @@ def _t_reshape(self: Tensor, *shape: Any) -> Tensor:
     return reshape(self, _shape_args(shape))
 
 
-def _dim(op: str, dim: int, self: Tensor, extra: int = 0) -> int:
-    """``dim`` as a non-negative axis, checked first: wrapping an out-of-range dim with %
-    would silently pick another axis. ``extra`` = 1 for unsqueeze (it may name the new
-    last position); a 0-d tensor accepts 0 and -1, as in PyTorch."""
-    n = _larger(self.ndim + extra, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"{op}: dim {dim} is out of range for a tensor of shape "
-                         f"{self.shape}; expected a dim in [{-n}, {n})")
-    return dim % n
-
-
 def _t_transpose(self: Tensor, dim0: int | None = None, dim1: int | None = None) -> Tensor:
     """PyTorch's Tensor.transpose(dim0, dim1) swaps two axes; with no arguments, reverse."""
     if dim0 is None and dim1 is None:
@@ -102,9 +93,9 @@ def _t_transpose(self: Tensor, dim0: int | None = None, dim1: int | None = None)
     if dim0 is None or dim1 is None:
         raise TypeError("transpose(dim0, dim1) takes two axes (or none, to reverse all)")
     if self.ndim == 0:
-        _dim("transpose", dim0, self), _dim("transpose", dim1, self)
+        axis_index("transpose", dim0, self), axis_index("transpose", dim1, self)
         return transpose(self, ())
-    dim0, dim1 = _dim("transpose", dim0, self), _dim("transpose", dim1, self)
+    dim0, dim1 = axis_index("transpose", dim0, self), axis_index("transpose", dim1, self)
     axes = list(range(self.ndim))
     axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
     return transpose(self, axes)
@@ -119,26 +110,22 @@ def _t_expand(self: Tensor, *shape: Any) -> Tensor:
 
 
 def _t_flatten(self: Tensor, start_dim: int = 0) -> Tensor:
-    start = _dim("flatten", start_dim, self)
+    start = axis_index("flatten", start_dim, self)
     return reshape(self, self.shape[:start] + (-1,))
 
 
 def _t_unsqueeze(self: Tensor, dim: int) -> Tensor:
-    dim = _dim("unsqueeze", dim, self, extra=1)
+    dim = axis_index("unsqueeze", dim, self, extra=1)
     return reshape(self, self.shape[:dim] + (1,) + self.shape[dim:])
 
 
 def _t_squeeze(self: Tensor, dim: int | None = None) -> Tensor:
     if dim is None:
         return reshape(self, tuple(s for s in self.shape if s != 1))
-    dim = _dim("squeeze", dim, self)
+    dim = axis_index("squeeze", dim, self)
     if self.ndim == 0 or self.shape[dim] != 1:
         return self
     return reshape(self, self.shape[:dim] + self.shape[dim + 1:])
-
-
-def _larger(a: int, b: int) -> int:
-    return a if a > b else b
 
 
 def _install() -> None:
@@ -182,6 +169,7 @@ def _install() -> None:
     T.double = lambda self: astype(self, np.float64)
     T.half = lambda self: astype(self, np.float16)
     T.to = _t_to
+    _install_torchlike(T)
 
 
 def _t_to(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:

@@ -97,6 +97,9 @@ def _assert_node_describes(out, summary_size=SUMMARY_SIZE):
     node = out.grad_fn
     assert node.shape == np.shape(out.data)
     assert node.dtype == out.data.dtype
+    # A node marked plain hands its inputs to the numpy rules unconverted: no tensor there.
+    if node.plain:
+        assert not any(isinstance(x, ag.Tensor) for x in node.inputs)
     kept = _record.record_of(node).value
     assert (kept is not None) == (np.size(out.data) <= summary_size)
 
