@@ -17,6 +17,12 @@ Two layouts:
   "same" padding over 12 rows that skips 36 of 144 row pairs (56 of 225 for 1x15 over 15
   columns), the zeros im2col multiplies. Blocks of 2-4 output rows per GEMM (larger
   products, some zeros back) measured no faster on this machine.
+* **DFT** (the same kernels with many channels, ``_conv_dft``): the rows layout's matrix
+  taken along the convolved axis into the planes of a short DFT (three real products per
+  complex bin, Gauss's trick), where each product is one GEMM per plane: 26 O C
+  multiplications per column against the rows layout's 108 (12x1 over 12 rows) and 32
+  against 169 (1x15 over 15). Chosen by a count of multiplications
+  (``_conv_dft.worth``): the first Hodge layer (one channel) stays in the rows layout.
 
 Outputs are returned as transposed views in (N, C, H, W) order (the next op copies them
 once, if at all).
@@ -28,6 +34,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
+
+from . import _conv_dft as D
+from ._scratch import scratch
 
 
 class Geometry(NamedTuple):
@@ -64,51 +73,74 @@ def rows_axis(wshape: tuple, geo: Geometry) -> int | None:
 _INVERSE = {2: (2, 1, 0, 3), 3: (2, 1, 3, 0)}  # undoes x.transpose(axis, 1, 0, other)
 
 
-def _rows(x: np.ndarray, axis: int) -> np.ndarray:
-    """x (N, C, H, W) as the (A*C, N*B) matrix of the rows layout (one copy)."""
-    t = np.ascontiguousarray(x.transpose(axis, 1, 0, 5 - axis))
-    return t.reshape(t.shape[0] * t.shape[1], -1)
+def _rows(x: np.ndarray, axis: int, temporary: bool = False) -> np.ndarray:
+    """x (N, C, H, W) as the (A*C, N*B) matrix of the rows layout (one copy; into reused
+    memory when the caller drops it before returning)."""
+    t = x.transpose(axis, 1, 0, 5 - axis)
+    if temporary:
+        out = scratch("rows", t.shape, x.dtype)
+        np.copyto(out, t)
+    else:
+        out = np.ascontiguousarray(t)
+    return out.reshape(t.shape[0] * t.shape[1], -1)
+
+
+def _spectral(a: int, a_out: int, k: int, pad: int, c: int, o: int,
+              dtype: np.dtype) -> D.Plan | None:
+    """The DFT plan when the bins are cheaper than the rows layout's GEMMs, else None."""
+    return D.plan(a, a_out, k, pad, np.dtype(dtype)) if D.worth(a, a_out, k, pad, c, o) \
+        else None
 
 
 def _rows_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, axis: int,
                   geo: Geometry, cache: dict | None) -> np.ndarray:
     o, c, k = w.shape[0], w.shape[1], w.shape[axis]
     n, a, other = x.shape[0], x.shape[axis], x.shape[5 - axis]
+    pad = geo.padding[axis - 2][0]
     a_out = out_size(a, k, 1, geo.padding[axis - 2], 1)
-    # the kernel as (k*C, O), tap-major: each row's taps are a contiguous block, read
-    # transposed (BLAS takes a transposed operand without a copy)
-    wkt = w.reshape(o, c, k).transpose(2, 1, 0).reshape(k * c, o)
-    xr = _rows(x, axis)
+    dtype = np.result_type(x, w)
+    spec = _spectral(a, a_out, k, pad, c, o, dtype)
+    xr = _rows(x, axis, temporary=spec is not None)
+    if spec is not None:
+        xr = D.spectrum_in(spec, xr.reshape(a, -1), c)
+        y = D.forward(spec, xr, w.reshape(o, c, k))
+    else:
+        # the kernel as (k*C, O), tap-major: each row's taps are a contiguous block, read
+        # transposed (BLAS takes a transposed operand without a copy)
+        wkt = w.reshape(o, c, k).transpose(2, 1, 0).reshape(k * c, o)
+        y = np.empty((a_out * o, n * other), dtype)
+        for row, (i0, i1, r0) in enumerate(_plan(a, a_out, k, pad)):
+            dst = y[row * o:(row + 1) * o]
+            if i1 <= i0:
+                dst[...] = 0
+            else:
+                np.matmul(wkt[i0 * c:i1 * c].T, xr[r0 * c:(r0 + i1 - i0) * c], out=dst)
     if cache is not None:
-        cache["rows"] = xr  # the weight gradient reads the same layout
-    y = np.empty((a_out * o, n * other), np.result_type(x, w))
-    for row, (i0, i1, r0) in enumerate(_plan(a, a_out, k, geo.padding[axis - 2][0])):
-        dst = y[row * o:(row + 1) * o]
-        if i1 <= i0:
-            dst[...] = 0
-        else:
-            np.matmul(wkt[i0 * c:i1 * c].T, xr[r0 * c:(r0 + i1 - i0) * c], out=dst)
+        cache["rows"] = xr  # the weight gradient reads the same layout (or its spectrum)
     if b is not None:
         y.reshape(a_out, o, -1)[...] += b[:, None]
     return y.reshape(a_out, o, n, other).transpose(_INVERSE[axis])
 
 
 class _GradRows:
-    """The output gradient in the rows layout, made once for both of a layer's backward
-    products: the engine asks for the input gradient and then the weight gradient with
-    the same array ``g``, so the second finds it here (one slot, released when used)."""
+    """The output gradient in the rows layout (or its spectrum), made once for both of a
+    layer's backward products: the engine asks for the input gradient and then the weight
+    gradient with the same array ``g``, so the second finds it here (one slot, released
+    when used)."""
 
     g: np.ndarray | None = None
-    axis = 0
+    key: tuple = ()
     rows: np.ndarray | None = None
 
     @classmethod
-    def get(cls, g: np.ndarray, axis: int, keep: bool) -> np.ndarray:
-        if cls.g is g and cls.axis == axis and cls.rows is not None:
+    def get(cls, g: np.ndarray, axis: int, spec: D.Plan | None, keep: bool) -> np.ndarray:
+        if cls.g is g and cls.key[0] == axis and cls.key[1] is spec and cls.rows is not None:
             rows = cls.rows
         else:
-            rows = _rows(g, axis)
-        cls.g, cls.axis, cls.rows = (g, axis, rows) if keep else (None, 0, None)
+            rows = _rows(g, axis, temporary=spec is not None)
+            if spec is not None:
+                rows = D.spectrum_grad(spec, rows.reshape(g.shape[axis], -1), g.shape[1])
+        cls.g, cls.key, cls.rows = (g, (axis, spec), rows) if keep else (None, (), None)
         return rows
 
 
@@ -118,11 +150,16 @@ def _rows_input_grad(g: np.ndarray, w: np.ndarray, xshape: tuple, axis: int,
     n, a, other = xshape[0], xshape[axis], xshape[5 - axis]
     pad = geo.padding[axis - 2][0]
     a_out = g.shape[axis]
+    dtype = np.result_type(g, w)
+    spec = _spectral(a, a_out, k, pad, c, o, dtype)
+    gr = _GradRows.get(g, axis, spec, keep=share)
+    if spec is not None:
+        dx = D.input_grad(spec, gr, w.reshape(o, c, k))
+        return dx.reshape(a, c, n, other).transpose(_INVERSE[axis])
     # WR[j, o, c] = w[o, c, k-1-j]: for input row r the output rows h' = r + pad - i rise
     # as the tap i falls, so reversed taps make them one contiguous block
     wrt = w.reshape(o, c, k)[:, :, ::-1].transpose(2, 0, 1).reshape(k * o, c)
-    gr = _GradRows.get(g, axis, keep=share)
-    dx = np.empty((a * c, n * other), np.result_type(g, w))
+    dx = np.empty((a * c, n * other), dtype)
     for r in range(a):
         h0, h1 = max(0, r + pad - k + 1), min(a_out, r + pad + 1)
         dst = dx[r * c:(r + 1) * c]
@@ -138,10 +175,18 @@ def _rows_weight_grad(x: np.ndarray, g: np.ndarray, wshape: tuple, axis: int,
                       geo: Geometry, xr: np.ndarray | None) -> np.ndarray:
     o, c, k = wshape[0], wshape[1], wshape[axis]
     a, a_out = x.shape[axis], g.shape[axis]
-    xr = _rows(x, axis) if xr is None else xr
-    gr = _GradRows.get(g, axis, keep=False)
-    dwkt = np.zeros((k * c, o), np.result_type(x, g))
-    for row, (i0, i1, r0) in enumerate(_plan(a, a_out, k, geo.padding[axis - 2][0])):
+    pad = geo.padding[axis - 2][0]
+    dtype = np.result_type(x, g)
+    spec = _spectral(a, a_out, k, pad, c, o, dtype)
+    if xr is None:
+        xr = _rows(x, axis, temporary=spec is not None)
+        if spec is not None:
+            xr = D.spectrum_in(spec, xr.reshape(a, -1), c)
+    gr = _GradRows.get(g, axis, spec, keep=False)
+    if spec is not None:
+        return D.weight_grad(spec, gr, xr, o, c).reshape(wshape)
+    dwkt = np.zeros((k * c, o), dtype)
+    for row, (i0, i1, r0) in enumerate(_plan(a, a_out, k, pad)):
         if i1 > i0:
             dwkt[i0 * c:i1 * c] += xr[r0 * c:(r0 + i1 - i0) * c] @ gr[row * o:(row + 1) * o].T
     return dwkt.reshape(k, c, o).transpose(2, 1, 0).reshape(wshape)
