@@ -36,7 +36,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import _conv_dft as D
-from ._scratch import scratch
+from ._scratch import Memo, scratch
 
 
 class Geometry(NamedTuple):
@@ -122,26 +122,22 @@ def _rows_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, axis: int,
     return y.reshape(a_out, o, n, other).transpose(_INVERSE[axis])
 
 
-class _GradRows:
+_grad_rows_memo = Memo()  # (g, axis, plan, rows)
+
+
+def _grad_rows(g: np.ndarray, axis: int, spec: D.Plan | None, keep: bool) -> np.ndarray:
     """The output gradient in the rows layout (or its spectrum), made once for both of a
     layer's backward products: the engine asks for the input gradient and then the weight
-    gradient with the same array ``g``, so the second finds it here (one slot, released
-    when used)."""
-
-    g: np.ndarray | None = None
-    key: tuple = ()
-    rows: np.ndarray | None = None
-
-    @classmethod
-    def get(cls, g: np.ndarray, axis: int, spec: D.Plan | None, keep: bool) -> np.ndarray:
-        if cls.g is g and cls.key[0] == axis and cls.key[1] is spec and cls.rows is not None:
-            rows = cls.rows
-        else:
-            rows = _rows(g, axis, temporary=spec is not None)
-            if spec is not None:
-                rows = D.spectrum_grad(spec, rows.reshape(g.shape[axis], -1), g.shape[1])
-        cls.g, cls.key, cls.rows = (g, (axis, spec), rows) if keep else (None, (), None)
-        return rows
+    gradient with the same array ``g``, so the second finds it here (released when used)."""
+    e = _grad_rows_memo.entry
+    if e and e[0] is g and e[1] == axis and e[2] is spec:
+        rows = e[3]
+    else:
+        rows = _rows(g, axis, temporary=spec is not None)
+        if spec is not None:
+            rows = D.spectrum_grad(spec, rows.reshape(g.shape[axis], -1), g.shape[1])
+    _grad_rows_memo.entry = (g, axis, spec, rows) if keep else ()
+    return rows
 
 
 def _rows_input_grad(g: np.ndarray, w: np.ndarray, xshape: tuple, axis: int,
@@ -152,7 +148,7 @@ def _rows_input_grad(g: np.ndarray, w: np.ndarray, xshape: tuple, axis: int,
     a_out = g.shape[axis]
     dtype = np.result_type(g, w)
     spec = _spectral(a, a_out, k, pad, c, o, dtype)
-    gr = _GradRows.get(g, axis, spec, keep=share)
+    gr = _grad_rows(g, axis, spec, keep=share)
     if spec is not None:
         dx = D.input_grad(spec, gr, w.reshape(o, c, k))
         return dx.reshape(a, c, n, other).transpose(_INVERSE[axis])
@@ -182,7 +178,7 @@ def _rows_weight_grad(x: np.ndarray, g: np.ndarray, wshape: tuple, axis: int,
         xr = _rows(x, axis, temporary=spec is not None)
         if spec is not None:
             xr = D.spectrum_in(spec, xr.reshape(a, -1), c)
-    gr = _GradRows.get(g, axis, spec, keep=False)
+    gr = _grad_rows(g, axis, spec, keep=False)
     if spec is not None:
         return D.weight_grad(spec, gr, xr, o, c).reshape(wshape)
     dwkt = np.zeros((k * c, o), dtype)

@@ -10,6 +10,9 @@ touches no new page.
 
 One buffer per (thread, slot), grown to the largest request and never shrunk; a request
 gets a view of its first bytes. Two temporaries alive at once must use different slots.
+
+``Memo`` is the same idea for a result one derivative rule makes and its sibling rule (the
+same node, the same gradient) reads right after.
 """
 
 from __future__ import annotations
@@ -32,3 +35,11 @@ def scratch(slot: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     if buf is None or buf.nbytes < nbytes:
         buf = buffers[slot] = np.empty(max(nbytes, 64), np.uint8)
     return buf[:nbytes].view(dtype).reshape(shape)
+
+
+class Memo(threading.local):
+    """One remembered entry per thread. Per thread, because threads run backward passes
+    at once (a shared slot could hand one thread another's result between its check and
+    its read); one tuple, replaced whole, so a read never mixes two entries."""
+
+    entry: tuple = ()

@@ -24,7 +24,7 @@ import numpy as np
 from ..registry import defop
 from ..tensor import Tensor, apply
 from ._common import as_tensor
-from ._scratch import scratch
+from ._scratch import Memo, scratch
 
 
 def _axes(ndim: int) -> tuple[int, ...]:
@@ -72,30 +72,25 @@ def _xhat(x: np.ndarray, mean: np.ndarray, rstd: np.ndarray) -> np.ndarray:
     return xhat
 
 
-class _Sums:
-    """sum(g) and sum(g xhat) per channel, made by the input's rule and read by the weight's
-    and the bias's, which the engine calls next with the same ``g`` (one slot; ``g`` is
-    held weakly)."""
+_sums = Memo()  # (weakref to g, the node's mean, (sum g, sum g xhat))
 
-    g: weakref.ref | None = None
-    mean: np.ndarray | None = None
-    sums: tuple[np.ndarray, np.ndarray] = ()  # type: ignore[assignment]
 
-    @classmethod
-    def make(cls, g: np.ndarray, x: np.ndarray, mean: np.ndarray,
-             rstd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(sum g, sum g xhat, xhat), the sums kept for the other rules."""
-        xhat = _xhat(x, mean, rstd)
-        cls.g, cls.mean, cls.sums = weakref.ref(g), mean, (channel_sum(g),
-                                                           channel_dot(g, xhat))
-        return (*cls.sums, xhat)
+def _make_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray,
+               rstd: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sum g, sum g xhat, xhat) per channel; the sums are kept for the weight's and the
+    bias's rules, which the engine calls next with the same ``g`` (held weakly)."""
+    xhat = _xhat(x, mean, rstd)
+    sums = (channel_sum(g), channel_dot(g, xhat))
+    _sums.entry = (weakref.ref(g), mean, sums)
+    return (*sums, xhat)
 
-    @classmethod
-    def get(cls, g: np.ndarray, x: np.ndarray, mean: np.ndarray,
-            rstd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if cls.g is not None and cls.g() is g and cls.mean is mean:
-            return cls.sums
-        return cls.make(g, x, mean, rstd)[:2]
+
+def _get_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray,
+              rstd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    e = _sums.entry
+    if e and e[0]() is g and e[1] is mean:
+        return e[2]
+    return _make_sums(g, x, mean, rstd)[:2]
 
 
 def _bn_x(F: Any, g: Any, y: Any, x: Any, weight: Any = None, bias: Any = None,
@@ -103,7 +98,7 @@ def _bn_x(F: Any, g: Any, y: Any, x: Any, weight: Any = None, bias: Any = None,
     if not F.recording and _mean is not None:
         shape = _shape(x)
         m = x.size // x.shape[1]
-        sum_g, dot, xhat = _Sums.make(g, x, _mean, _rstd)
+        sum_g, dot, xhat = _make_sums(g, x, _mean, _rstd)
         scale = _rstd if weight is None else _rstd * weight
         # dx = scale (g - sum_g / m - xhat dot / m), the last two terms made in xhat's memory
         xhat *= (dot * scale / m).reshape(shape)
@@ -121,7 +116,7 @@ def _bn_x(F: Any, g: Any, y: Any, x: Any, weight: Any = None, bias: Any = None,
 def _bn_weight(F: Any, g: Any, y: Any, x: Any, weight: Any = None, bias: Any = None,
                eps: float = 1e-5, _mean: Any = None, _rstd: Any = None) -> Any:
     if not F.recording and _mean is not None:
-        return _Sums.get(g, x, _mean, _rstd)[1]
+        return _get_sums(g, x, _mean, _rstd)[1]
     xhat, _ = _xhat_tensor(F, x, eps)
     return F.sum(g * xhat, _axes(len(x.shape)), False)
 
@@ -129,7 +124,7 @@ def _bn_weight(F: Any, g: Any, y: Any, x: Any, weight: Any = None, bias: Any = N
 def _bn_bias(F: Any, g: Any, y: Any, x: Any, weight: Any = None, bias: Any = None,
              eps: float = 1e-5, _mean: Any = None, _rstd: Any = None) -> Any:
     if not F.recording and _mean is not None:
-        return _Sums.get(g, x, _mean, _rstd)[0]
+        return _get_sums(g, x, _mean, _rstd)[0]
     return channel_sum(g) if not F.recording else F.sum(g, _axes(len(g.shape)), False)
 
 

@@ -1,11 +1,13 @@
 """batch_norm's backward shares its per-channel sums between the rules of its inputs (the
 input's rule makes them, the weight's and the bias's read them for the same output
-gradient); whichever inputs need a gradient, and when one gradient array reaches two
-batch norms, each gets its own."""
+gradient); whichever inputs need a gradient, when one gradient array reaches two batch
+norms, and when threads run such backward passes at once, each gets its own."""
 
 from __future__ import annotations
 
 import itertools
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -52,3 +54,41 @@ def test_one_gradient_array_reaching_two_batch_norms(x_needs):
     ((_composed(x, w1, b1, 1e-5) + _composed(2 * x + 1, w2, b2, 1e-5)) * up).sum().backward()
     for g, t in zip(got, leaves):
         np.testing.assert_allclose(g, t.grad.data, rtol=1e-10, atol=1e-12)
+
+
+def _conv_bn_grads(seed, out=None):
+    # the Hodge network's layer kinds: a 12x1 and a 1x15 "same" conv (the DFT layout for
+    # many channels) and BatchNorm, whose rules share memos between sibling rules
+    rng = np.random.default_rng(seed)
+    x = ag.tensor(rng.standard_normal((4, 8, 12, 15)))
+    w1 = ag.tensor(rng.standard_normal((16, 8, 12, 1)) * 0.1, requires_grad=True)
+    w2 = ag.tensor(rng.standard_normal((16, 8, 1, 15)) * 0.1, requires_grad=True)
+    gamma = ag.tensor(rng.standard_normal(32), requires_grad=True)
+    grads = []
+    for _ in range(8):
+        h = ag.cat([ag.conv2d(x, w1, padding=((5, 6), (0, 0))),
+                    ag.conv2d(x, w2, padding=((0, 0), (7, 7)))], dim=1)
+        loss = (ag.batch_norm(h, gamma).relu() ** 2).mean()
+        grads.append([g.data.copy() for g in ag.grad(loss, [w1, w2, gamma])])
+    if out is not None:
+        out[seed] = grads
+    return grads
+
+
+def test_threads_running_conv_and_batch_norm_backward_at_once_get_their_own_gradients():
+    expected = {s: _conv_bn_grads(s) for s in range(4)}
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        got: dict = {}
+        threads = [threading.Thread(target=_conv_bn_grads, args=(s, got)) for s in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    for s in range(4):
+        for a, b in zip(got[s], expected[s]):
+            for ga, gb in zip(a, b):
+                np.testing.assert_array_equal(ga, gb)
