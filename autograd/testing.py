@@ -214,3 +214,38 @@ def flat_call(op: Any, args: tuple, kwargs: dict) -> tuple[Any, list]:
 
     fn.__name__ = op.name
     return fn, flat
+
+
+def concurrently(fn: Any, args: list[tuple], switch_interval: float = 1e-6) -> list[Any]:
+    """``[fn(*a) for a in args]``, each call in its own thread, all at once, with the
+    interpreter switching threads every ``switch_interval`` seconds (so they interleave
+    between almost any two bytecodes): compare with the results of the plain loop to test
+    that threads running autograd at once each get their own results. An exception in a
+    thread is raised here."""
+    import sys
+    import threading
+
+    results: list[Any] = [None] * len(args)
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(args))  # no thread gets a head start
+
+    def run(i: int) -> None:
+        try:
+            start.wait()
+            results[i] = fn(*args[i])
+        except BaseException as e:  # handed to the caller below
+            errors.append(e)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(switch_interval)
+    try:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(args))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    if errors:
+        raise errors[0]
+    return results

@@ -6,13 +6,12 @@ norms, and when threads run such backward passes at once, each gets its own."""
 from __future__ import annotations
 
 import itertools
-import sys
-import threading
 
 import numpy as np
 import pytest
 
 import autograd as ag
+from autograd.testing import concurrently
 
 
 def _composed(x, w, b, eps):
@@ -56,7 +55,7 @@ def test_one_gradient_array_reaching_two_batch_norms(x_needs):
         np.testing.assert_allclose(g, t.grad.data, rtol=1e-10, atol=1e-12)
 
 
-def _conv_bn_grads(seed, out=None):
+def _conv_bn_grads(seed):
     # the Hodge network's layer kinds: a 12x1 and a 1x15 "same" conv (the DFT layout for
     # many channels) and BatchNorm, whose rules share memos between sibling rules
     rng = np.random.default_rng(seed)
@@ -70,25 +69,19 @@ def _conv_bn_grads(seed, out=None):
                     ag.conv2d(x, w2, padding=((0, 0), (7, 7)))], dim=1)
         loss = (ag.batch_norm(h, gamma).relu() ** 2).mean()
         grads.append([g.data.copy() for g in ag.grad(loss, [w1, w2, gamma])])
-    if out is not None:
-        out[seed] = grads
     return grads
 
 
 def test_threads_running_conv_and_batch_norm_backward_at_once_get_their_own_gradients():
-    expected = {s: _conv_bn_grads(s) for s in range(4)}
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        got: dict = {}
-        threads = [threading.Thread(target=_conv_bn_grads, args=(s, got)) for s in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
-    for s in range(4):
-        for a, b in zip(got[s], expected[s]):
+    expected = [_conv_bn_grads(s) for s in range(4)]
+    got = concurrently(_conv_bn_grads, [(s,) for s in range(4)])
+    for steps_got, steps_expected in zip(got, expected):
+        for a, b in zip(steps_got, steps_expected):
             for ga, gb in zip(a, b):
                 np.testing.assert_array_equal(ga, gb)
+
+
+def test_concurrently_returns_in_order_and_raises_a_threads_error():
+    assert concurrently(lambda a, b: a * b, [(1, 2), (3, 4), (5, 6)]) == [2, 12, 30]
+    with pytest.raises(ZeroDivisionError):
+        concurrently(lambda a: 1 / a, [(1,), (0,)])

@@ -3,7 +3,6 @@ numbers (computed here by hand or with numpy), or refuses with PyTorch's reason.
 
 from __future__ import annotations
 
-import sys
 import threading
 import warnings
 
@@ -15,6 +14,7 @@ from hypothesis import strategies as st
 import autograd as ag
 import nn
 from autograd.registry import REGISTRY
+from autograd.testing import concurrently
 
 # -- the manual training step ------------------------------------------------------------
 
@@ -325,7 +325,7 @@ def test_no_grad_in_one_thread_leaves_another_recording():
     assert ag.mode.changed[0] == 0
 
 
-def _train(seed, steps=30, out=None, key=None):
+def _train(seed, steps=30):
     rng = np.random.default_rng(seed)
     x, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 1))
     w = ag.tensor(rng.standard_normal((3, 1)), requires_grad=True)
@@ -335,26 +335,14 @@ def _train(seed, steps=30, out=None, key=None):
         with ag.no_grad():
             w -= 0.05 * w.grad.detach()
         w.grad = None
-    if out is not None:
-        out[key] = w.data.copy()
     return w.data
 
 
 def test_threads_training_separate_models_concurrently_get_their_own_results():
-    expected = {s: _train(s) for s in range(4)}
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        got: dict = {}
-        threads = [threading.Thread(target=_train, args=(s, 30, got, s)) for s in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    finally:
-        sys.setswitchinterval(old)
-    for s in range(4):
-        np.testing.assert_array_equal(got[s], expected[s])
+    expected = [_train(s) for s in range(4)]
+    got = concurrently(_train, [(s,) for s in range(4)])
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
     assert ag.is_grad_enabled() and not ag.is_anomaly_enabled() and ag.mode.changed[0] == 0
 
 
