@@ -17,7 +17,7 @@ from ..tensor import Tensor
 from .copy import astype
 from .elementwise import sqrt, where
 from .linalg import matmul
-from .reduce import mean
+from .reduce import _count, mean
 from .shape import getitem, transpose
 
 
@@ -69,8 +69,7 @@ def _var(self: Tensor, dim: Any = None, unbiased: bool | None = None, keepdim: b
     if correction is None:
         correction = 0 if unbiased is False else 1
     d = self - mean(self, dim=dim, keepdim=True)
-    axes = range(self.ndim) if dim is None else (dim,) if isinstance(dim, int) else dim
-    n = int(np.prod([self.shape[a] for a in axes]))
+    n = _count(self.shape, dim if dim is None or isinstance(dim, int) else tuple(dim))
     if n - correction <= 0:
         raise ValueError(f"var: {n} element(s) along the reduced axes leave no degree of "
                          f"freedom with correction={correction}; reduce over more elements "
