@@ -93,10 +93,8 @@ def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = 
         grads = joint(F, g, out, *args, **params) if params else joint(F, g, out, *args)
         if every:
             needs = tuple(i for i, gi in enumerate(grads) if gi is not None)
-    elif every:  # the rules that can run on what the node kept
-        needs = tuple(i for i in range(len(inputs)) if op.vjps[i] is not None and (
-            op.reads is None or i in needs
-            or all(type(inputs[j]) is not Node for j in op.reads[i])))
+    elif every:
+        needs = _runnable_rules(op, inputs, needs)
     vjps = op.vjps
     sent = []
     for i in needs:
@@ -126,6 +124,14 @@ def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = 
             _check_grad(node, i, gi)
         sent.append((target, gi))
     return sent
+
+
+def _runnable_rules(op: Any, inputs: tuple, needs: tuple[int, ...]) -> tuple[int, ...]:
+    """The inputs whose rules can run on what the node kept (for ``every``). A helper of
+    its own: a generator inside input_grads would make its locals cells on every call."""
+    return tuple(i for i in range(len(inputs)) if op.vjps[i] is not None and (
+        op.reads is None or i in needs
+        or all(type(inputs[j]) is not Node for j in op.reads[i])))
 
 
 def _output_tensor(node: Node) -> Tensor | None:

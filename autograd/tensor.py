@@ -490,9 +490,7 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
                 node.inputs = (a, b)
                 node.plain = plain
             else:
-                node.inputs = tuple([
-                    x if i in saves or not isinstance(x, Tensor) else x.grad_fn or x
-                    for i, x in enumerate(inputs)])
+                node.inputs = _kept(inputs, saves)
                 node.plain = False
             out.grad_fn = node
             out.requires_grad = True
@@ -508,6 +506,13 @@ def apply(op: Any, inputs: tuple, data: np.ndarray, params: dict | None = None,
 
 
 _FIRST, _SECOND, _BOTH = (0,), (1,), (0, 1)
+
+
+def _kept(inputs: tuple, saves: tuple[int, ...]) -> tuple:
+    """``inputs`` with each tensor the rules do not read replaced by its node. (A helper:
+    a comprehension in apply would make ``saves`` a cell on every call.)"""
+    return tuple([x if i in saves or not isinstance(x, Tensor) else x.grad_fn or x
+                  for i, x in enumerate(inputs)])
 
 
 def view_of(out: Tensor, x: Tensor) -> Tensor:
