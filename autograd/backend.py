@@ -30,11 +30,12 @@ class Backend:
         lead = len(gshape) - len(shape)
         if gshape[lead:] == shape:  # only leading axes were added (a bias): no reshape needed
             return self.sum(g, tuple(range(lead)), False)
-        axes = tuple(range(lead)) + tuple(
-            i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1
-        )
+        axes = list(range(lead))  # a loop, not a generator: no cells on this hot path
+        for i, s in enumerate(shape):
+            if s == 1 and gshape[i + lead] != 1:
+                axes.append(i + lead)
         if axes:
-            g = self.sum(g, axes, True)
+            g = self.sum(g, tuple(axes), True)
         return self.reshape(g, shape)
 
     def expand_reduced(self, g: Any, shape: tuple[int, ...], axis: Any,
