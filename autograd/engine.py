@@ -80,10 +80,10 @@ def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = 
             args = (a._data,) if isinstance(a, Tensor) else inputs
         elif len(inputs) == 2:
             a, b = inputs
-            args = (a._data if isinstance(a, Tensor) else a,
-                    b._data if isinstance(b, Tensor) else b)
-            if node.shape == ():  # a scalar op: its rules take numpy's scalar arithmetic
-                args = _scalars(args)
+            a = a._data if isinstance(a, Tensor) else a
+            b = b._data if isinstance(b, Tensor) else b
+            # a scalar op: its rules take numpy's scalar arithmetic
+            args = (a, b) if node.shape != () else _scalars(a, b)
         else:
             args = [x._data if isinstance(x, Tensor) else x for x in inputs]
     params = node.params
@@ -128,11 +128,17 @@ def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = 
     return sent
 
 
-def _scalars(args: tuple) -> tuple:
+def _scalars(a: Any, b: Any) -> tuple[Any, Any]:
     """0-d arrays (leaves' values) as numpy scalars, as the forward pass reads them
     (``binary``): a rule's ``g * w`` then takes scalar arithmetic instead of a ufunc call.
-    The values, and so the gradients, are the same. Measured: W4's MLP 2.7% faster."""
-    return tuple([v[()] if type(v) is np.ndarray and not v.ndim else v for v in args])
+    The values, and so the gradients, are the same. Measured: W4's MLP 2.7% faster.
+    Two arguments, not a comprehension over a tuple: that was a second frame, a list and
+    a tuple per scalar node."""
+    if type(a) is np.ndarray and not a.ndim:
+        a = a[()]
+    if type(b) is np.ndarray and not b.ndim:
+        b = b[()]
+    return a, b
 
 
 def _runnable_rules(op: Any, inputs: tuple, needs: tuple[int, ...]) -> tuple[int, ...]:
