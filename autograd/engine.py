@@ -108,8 +108,16 @@ def input_grads(node: Node, g: Any, create_graph: bool = False, anomaly: bool = 
             rule = vjps[i] or _not_differentiable(node, i)
             if rule is passthrough:
                 gi = g
+            elif params:
+                gi = rule(F, g, out, *args, **params)
+            # One or two inputs (nearly every node): direct calls. A star call builds a
+            # list and a tuple, and CPython 3.11 does not inline its frame.
+            elif len(args) == 1:
+                gi = rule(F, g, out, args[0])
+            elif len(args) == 2:
+                gi = rule(F, g, out, args[0], args[1])
             else:
-                gi = rule(F, g, out, *args, **params) if params else rule(F, g, out, *args)
+                gi = rule(F, g, out, *args)
         x = inputs[i]
         if x.__class__ is Node:
             target = x
