@@ -237,8 +237,7 @@ class ModuleList(Module):
 
     def __init__(self, modules: Any = ()) -> None:
         self._layers: list[Module] = []
-        for m in modules:
-            self.append(m)
+        self.extend(modules)
 
     def _members(self) -> Iterator[tuple[str, Any]]:
         for i, m in enumerate(self._layers):

@@ -21,15 +21,12 @@ from .reduce import _count, mean
 from .shape import getitem, transpose
 
 
-def _larger(a: int, b: int) -> int:
-    return a if a > b else b
-
-
-def axis_index(op: str, dim: int, x: Tensor, extra: int = 0) -> int:
-    """``dim`` as a non-negative axis, checked first: wrapping an out-of-range dim with %
-    would silently pick another axis. ``extra`` = 1 for unsqueeze (it may name the new
-    last position); a 0-d tensor accepts 0 and -1, as in PyTorch."""
-    n = _larger(x.ndim + extra, 1)
+def axis_index(op: str, dim: int, x: Any, extra: int = 0) -> int:
+    """``dim`` as a non-negative axis of ``x`` (anything with a ``shape``), checked first:
+    wrapping an out-of-range dim with % would silently pick another axis. ``extra`` = 1 for
+    unsqueeze (it may name the new last position); a 0-d tensor accepts 0 and -1, as in
+    PyTorch."""
+    n = max(len(x.shape) + extra, 1)
     if not -n <= dim < n:
         raise IndexError(f"{op}: dim {dim} is out of range for a tensor of shape "
                          f"{x.shape}; expected a dim in [{-n}, {n})")
@@ -45,13 +42,9 @@ class Size(int):
     def __call__(self, dim: int | None = None) -> Any:
         if dim is None:
             return self.shape
-        if not self.shape:
+        if not self.shape:  # unlike the dims of other methods, as in PyTorch
             raise IndexError(f"size({dim}): a 0-d tensor has no dimensions")
-        n = len(self.shape)
-        if not -n <= dim < n:
-            raise IndexError(f"size({dim}): dim out of range for a tensor of shape "
-                             f"{self.shape}; expected a dim in [{-n}, {n})")
-        return self.shape[dim]
+        return self.shape[axis_index(f"size({dim})", dim, self)]
 
 
 def _size(self: Tensor) -> Size:
@@ -183,7 +176,7 @@ def allclose(a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8,
 def install(T: type) -> None:
     """Attach the methods to ``Tensor``."""
     T.size = property(_size)
-    T.numel = lambda self: self._data.size
+    T.numel = numel
     T.dim = lambda self: self._data.ndim
     T.ndimension = T.dim
     T.t = _t
