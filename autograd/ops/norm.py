@@ -125,7 +125,7 @@ def _bn_bias(F: Any, g: Any, y: Any, x: Any, weight: Any = None, bias: Any = Non
              eps: float = 1e-5, _mean: Any = None, _rstd: Any = None) -> Any:
     if not F.recording and _mean is not None:
         return _get_sums(g, x, _mean, _rstd)[0]
-    return channel_sum(g) if not F.recording else F.sum(g, _axes(len(g.shape)), False)
+    return F.sum(g, _axes(len(g.shape)), False)
 
 
 @defop(_bn_x, _bn_weight, _bn_bias, sample=lambda d: _bn_sample(d), saves_out=False,
